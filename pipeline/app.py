@@ -1,0 +1,95 @@
+"""Application services behind the CLI: turn command-line options into a configured run.
+
+Kept apart from :mod:`pipeline.cli` so tests and other tools can drive a run with plain data.
+Order matters for "nothing half-written": the config, every prompt and the digest are checked
+before the provider is built or any model is called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.cache import CacheStore, DiskCacheStore, MemoryCacheStore
+from pipeline.config import LoadedConfig, load_config
+from pipeline.errors import ConfigError
+from pipeline.events import Event, EventLog
+from pipeline.llm import create_provider
+from pipeline.parse import parse_digest
+from pipeline.runner import RunResult, run_digest
+
+
+@dataclass
+class RunOptions:
+    """What a user may set on the command line; None means "as the config says"."""
+
+    config: Path | None = None
+    overrides: list[str] = field(default_factory=list)
+    out_dir: Path | None = None
+    cache_dir: Path | None = None
+    no_cache: bool = False
+    limit: int | None = None
+    ids: list[str] | None = None
+    provider: str | None = None
+    base_url: str | None = None
+    model: str | None = None
+    concurrency: int | None = None
+    timeout: float | None = None
+
+
+def flag_overrides(options: RunOptions) -> list[str]:
+    """Command-line flags as dotted config overrides (applied after the file and ``--set``)."""
+    sets: list[str] = []
+    if options.provider:
+        sets.append(f"provider={options.provider}")
+    if options.model:
+        sets += [f"stages.translate.model={options.model}", f"stages.resummarize.model={options.model}"]
+    if options.concurrency is not None:
+        sets.append(f"run.concurrency={options.concurrency}")
+    if options.timeout is not None:
+        sets.append(f"run.timeout={options.timeout}")
+    if options.cache_dir is not None:
+        sets.append(f"cache.dir={options.cache_dir.resolve()}")
+    if options.out_dir is not None:
+        sets.append(f"run.out_dir={options.out_dir.resolve()}")
+    return sets
+
+
+def load_run_config(options: RunOptions) -> LoadedConfig:
+    """The checked config for a run: file, then ``--set`` overrides, then flags. Raises ConfigError."""
+    path = options.config
+    if path is None:
+        path = Path("config.yaml")
+        if not path.is_file():
+            raise ConfigError("config.yaml", ["no config.yaml in the current folder; pass --config FILE"])
+    overrides = options.overrides + flag_overrides(options)
+    loaded = load_config(path, overrides)
+    if options.base_url:
+        overrides.append(f"providers.{loaded.config.provider}.settings.base_url={options.base_url}")
+        loaded = load_config(path, overrides)
+    return loaded
+
+
+def open_cache(loaded: LoadedConfig, no_cache: bool) -> CacheStore:
+    """The configured cache store (memory-only with ``--no-cache`` or ``cache.enabled: false``)."""
+    if no_cache or not loaded.config.cache.enabled:
+        return MemoryCacheStore()
+    return DiskCacheStore(loaded.resolve(loaded.config.cache.dir))
+
+
+def execute_run(digest_path: Path, options: RunOptions,
+                listener: Callable[[Event], None] | None = None) -> RunResult:
+    """Check config and digest, build provider and cache, run. Raises PipelineError subclasses."""
+    loaded = load_run_config(options)
+    digest = parse_digest(digest_path)
+    provider = create_provider(loaded.config.provider, loaded.config.provider_settings())
+    cache = open_cache(loaded, options.no_cache)
+    events = EventLog(listener=listener)
+    try:
+        return run_digest(digest, loaded, provider, cache, out_root=loaded.resolve(loaded.config.run.out_dir),
+                          ids=options.ids, limit=options.limit, concurrency=loaded.config.run.concurrency,
+                          events=events)
+    finally:
+        cache.close()
+        provider.close()

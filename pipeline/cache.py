@@ -1,0 +1,99 @@
+"""The stage cache: results of model calls stored under content-derived cache keys.
+
+A cache key (:func:`cache_key`) is the sha256 of: stage name, the stage's code version, the
+prompt file's content hash, the provider and the model's identity (``Provider.describe_model``),
+and the rendered request (prompt text or messages plus sampling parameters, which fold in the
+hashes of the stage's inputs). Changing one stage's prompt therefore misses only that stage (and
+the stages fed by its output); changing a validator misses nothing, since validation makes no
+model call and is never cached.
+
+Stores implement :class:`CacheStore`: :class:`DiskCacheStore` (diskcache, safe across threads
+and processes, survives kill -9) and :class:`MemoryCacheStore` for tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Protocol
+
+from pipeline.llm.base import LLMRequest
+
+
+class CacheStore(Protocol):
+    """Key/value store of JSON-able dicts. ``get`` returns None on a miss."""
+
+    def get(self, key: str) -> dict[str, Any] | None: ...
+
+    def set(self, key: str, value: dict[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class MemoryCacheStore:
+    """In-process store (tests, ``--no-cache`` runs)."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._data.get(key)
+
+    def set(self, key: str, value: dict[str, Any]) -> None:
+        with self._lock:
+            self._data[key] = value
+
+    def close(self) -> None:
+        pass
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class DiskCacheStore:
+    """A :mod:`diskcache` store in ``directory`` (created if missing)."""
+
+    def __init__(self, directory: str | Path) -> None:
+        import diskcache
+
+        self.directory = Path(directory)
+        self._cache = diskcache.Cache(str(self.directory))
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        value = self._cache.get(key)
+        return value if isinstance(value, dict) else None
+
+    def set(self, key: str, value: dict[str, Any]) -> None:
+        self._cache.set(key, value)
+
+    def close(self) -> None:
+        self._cache.close()
+
+
+def cache_key(*, stage: str, stage_version: str, prompt_hash: str, provider: str,
+              model_identity: str, request: LLMRequest) -> str:
+    """The hex sha256 cache key of one model call (see the module docstring for what enters it)."""
+    payload = {
+        "stage": stage,
+        "stage_version": stage_version,
+        "prompt_hash": prompt_hash,
+        "provider": provider,
+        "model": model_identity,
+        "request": {
+            "kind": request.kind,
+            "prompt": request.prompt,
+            "messages": [asdict(m) for m in request.messages],
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+            "seed": request.seed,
+            "stop": list(request.stop),
+            "json_mode": request.json_mode,
+        },
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

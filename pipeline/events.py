@@ -1,0 +1,51 @@
+"""Typed events the pipeline emits while it works, for progress, summaries and tests.
+
+Tests assert on them, e.g. "the re-run executed only ``resummarize``": every model call is either
+``executed`` or a ``cache_hit``; ``retried`` marks a transient provider error about to be retried;
+``repaired`` a field that passed validation after a re-ask; ``paper_done`` a finished paper;
+``run_started`` carries the number of selected papers in ``detail``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+EventKind = Literal["run_started", "executed", "cache_hit", "retried", "repaired", "paper_done", "paper_failed"]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened. ``field`` is a summary field name or ``summary``; ``detail`` free text."""
+
+    kind: EventKind
+    stage: str
+    paper_id: str
+    field: str | None = None
+    detail: str = ""
+
+
+@dataclass
+class EventLog:
+    """Thread-safe list of events with an optional listener called for each one."""
+
+    listener: Callable[[Event], None] | None = None
+    events: list[Event] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def emit(self, event: Event) -> None:
+        with self._lock:
+            self.events.append(event)
+        if self.listener is not None:
+            self.listener(event)
+
+    def count(self, kind: EventKind, stage: str | None = None) -> int:
+        with self._lock:
+            return sum(1 for e in self.events if e.kind == kind and (stage is None or e.stage == stage))
+
+    def by_stage(self, kind: EventKind) -> Counter[str]:
+        with self._lock:
+            return Counter(e.stage for e in self.events if e.kind == kind)

@@ -1,0 +1,116 @@
+"""The ``fake`` provider: scripted replies, registered like the real providers.
+
+Tests, benchmarks and ``--provider fake`` smoke runs use it to drive the real stage code with no
+model. Replies come from a ``responder(request) -> str | LLMResponse``; settings may pass one
+directly (from Python), name one as ``"module:function"``, or give ``replies`` (a list consumed in
+order, then repeated from the last). Without any, :func:`template_responder` writes a
+deterministic English stand-in from the request's template variables: it keeps the source's
+numbers and Latin-script terms, so a fake run passes validation and exercises every stage.
+
+Settings: ``responder``, ``replies``, ``latency`` (seconds slept per call), ``concurrency``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import re
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pipeline.errors import ConfigError
+from pipeline.llm.base import LLMRequest, LLMResponse, Provider, register_provider
+
+Responder = Callable[[LLMRequest], "str | LLMResponse"]
+
+_LATIN_TERM = re.compile(r"[A-Za-z][A-Za-z0-9\-\+\.]*[A-Za-z0-9]|[A-Za-z]")
+
+
+_FILLER = ("The authors explain the setting, the approach and the evidence behind it.",
+           "They relate the idea to earlier work and state what the evaluation shows.",
+           "The text stays close to the original wording of the digest.")
+
+
+def template_responder(request: LLMRequest) -> str:
+    """A deterministic English reply built from ``request.variables`` (see module docstring).
+
+    For a translation it names the source's Latin-script terms and figures (in the canonical
+    forms the validator accepts) and pads to the English length a faithful translation would
+    have; for a summary it returns the abstract's first sentence.
+    """
+    from pipeline.validate.checks import expected_english_chars  # late: keeps provider import light
+    from pipeline.validate.numbers import extract_number_tokens
+
+    variables = request.variables
+    if "source" in variables:
+        source = str(variables["source"])
+        label = str(variables.get("field_label") or variables.get("field") or "text")
+        terms = list(dict.fromkeys(_LATIN_TERM.findall(source)))
+        figures = list(dict.fromkeys(t.canonical for t in extract_number_tokens(source)))
+        parts = [f"This {label.lower()} section of the paper is described here in plain English."]
+        if terms:
+            parts.append(f"It refers to {', '.join(terms)}.")
+        if figures:
+            parts.append(f"It reports the figures {'; '.join(figures)}.")
+        text = " ".join(parts)
+        target = int(expected_english_chars(source))
+        filler = itertools.cycle(_FILLER)
+        while len(text) < 0.9 * target:
+            text += " " + next(filler)
+        return text
+    if "abstract" in variables:
+        abstract = str(variables["abstract"]).strip()
+        first = re.split(r"(?<=[.!?])\s+", abstract, maxsplit=1)[0]
+        return first or "The paper's abstract is empty."
+    return "This is a reply from the fake provider."
+
+
+class FakeProvider(Provider):
+    """Scripted provider; thread-safe. ``requests`` records every request received, in order."""
+
+    name = "fake"
+
+    def __init__(self, responder: Responder | str | None = None, replies: list[str] | None = None,
+                 latency: float = 0.0, concurrency: int = 16, **_ignored: Any) -> None:
+        self._responder = _resolve_responder(responder, replies)
+        self.latency = latency
+        self.max_concurrency = concurrency
+        self.requests: list[LLMRequest] = []
+        self._lock = threading.Lock()
+
+    def complete(self, request: LLMRequest) -> LLMResponse:
+        with self._lock:
+            self.requests.append(request)
+        if self.latency:
+            time.sleep(self.latency)
+        reply = self._responder(request)
+        if isinstance(reply, LLMResponse):
+            return reply
+        prompt_chars = len(request.prompt) + sum(len(m.content) for m in request.messages)
+        return LLMResponse(text=reply, finish_reason="stop", prompt_tokens=max(1, prompt_chars // 4),
+                           completion_tokens=max(1, len(reply) // 4), model=request.model)
+
+
+def _resolve_responder(responder: Responder | str | None, replies: list[str] | None) -> Responder:
+    if callable(responder):
+        return responder
+    if isinstance(responder, str):
+        module, _, attr = responder.partition(":")
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise ConfigError("providers.fake.settings.responder", [f"cannot import {responder!r}: {exc}"]) from exc
+    if replies:
+        queue = list(replies)
+        lock = threading.Lock()
+
+        def scripted(_request: LLMRequest) -> str:
+            with lock:
+                return queue.pop(0) if len(queue) > 1 else queue[0]
+        return scripted
+    return template_responder
+
+
+register_provider("fake", lambda settings: FakeProvider(**settings))

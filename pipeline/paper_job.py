@@ -1,0 +1,155 @@
+"""The per-paper DAG: detect -> translate (per field) -> resummarize -> validate/repair -> document.
+
+:func:`process_paper` runs one :class:`~pipeline.models.Paper` through every stage and returns its
+:class:`~pipeline.models.PaperDocument`; writing is the runner's job. Model calls go through the
+shared :class:`~pipeline.stages.caller.ModelCaller` (cache + retries + events).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline import __version__
+from pipeline.events import Event
+from pipeline.models import (
+    SUMMARY_FIELDS,
+    Paper,
+    PaperDocument,
+    Provenance,
+    SourceField,
+    StageProvenance,
+    Summary,
+    Translation,
+    Usage,
+    Validation,
+    ValidationIssue,
+)
+from pipeline.stages import resummarize as resummarize_stage
+from pipeline.stages import translate as translate_stage
+from pipeline.stages.caller import ModelCaller
+from pipeline.stages.detect import detect_fields, needs_translation
+from pipeline.stages.settings import StageSettings
+from pipeline.stages.validate import FieldOutcome, problem_lines, validate_with_repair
+from pipeline.validate.checks import check_summary, check_translation
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Everything a paper job needs that is the same for every paper of a run."""
+
+    caller: ModelCaller
+    translate: StageSettings
+    resummarize: StageSettings
+    max_repairs: int
+    run_id: str
+
+
+def process_paper(paper: Paper, ctx: RunContext) -> PaperDocument:
+    """Run the whole DAG for ``paper``. Raises ProviderError when the provider cannot answer."""
+    source = detect_fields(paper)
+    t_prov = _stage_provenance(ctx, ctx.translate)
+    translation, issues, attempts = _translate_all(paper, source, ctx, t_prov)
+    s_prov = _stage_provenance(ctx, ctx.resummarize)
+    summary, summary_issues, summary_attempts, summary_repaired = _summarize(paper, translation, ctx, s_prov)
+    issues += summary_issues
+    attempts["summary.tldr"] = summary_attempts
+    repaired = summary_repaired or any(v > 1 for k, v in attempts.items() if k != "summary.tldr")
+    stages = {"detect": StageProvenance(notes={f: s.language or s.status for f, s in source.items()}),
+              "translate": t_prov, "resummarize": s_prov}
+    return PaperDocument(
+        arxiv_id=paper.arxiv_id, url=paper.url, title=paper.title, authors=paper.authors,
+        category=paper.category, abstract=paper.abstract, source=source, extra=paper.extra,
+        translation=translation, summary=Summary(tldr=summary),
+        validation=Validation(status=_status(issues, repaired), issues=issues, attempts=attempts),
+        provenance=Provenance(pipeline_version=__version__, run_id=ctx.run_id, stages=stages,
+                              usage=t_prov.usage.add(s_prov.usage)))
+
+
+def _status(issues: list[ValidationIssue], repaired: bool) -> str:
+    if any(i.severity == "error" for i in issues):
+        return "failed"
+    return "repaired" if repaired else "ok"
+
+
+def _stage_provenance(ctx: RunContext, settings: StageSettings) -> StageProvenance:
+    return StageProvenance(provider=ctx.caller.provider.name, model=settings.model,
+                           prompt=settings.prompt.name, prompt_hash=settings.prompt.content_hash)
+
+
+def _translate_all(paper: Paper, source: dict[str, SourceField], ctx: RunContext,
+                   prov: StageProvenance) -> tuple[Translation, list[ValidationIssue], dict[str, int]]:
+    texts: dict[str, str | None] = {}
+    issues: list[ValidationIssue] = []
+    attempts: dict[str, int] = {}
+    for name in SUMMARY_FIELDS:
+        field = source[name]
+        if field.status != "ok":
+            texts[name] = None
+            issues.append(_source_issue(paper, name, field))
+            continue
+        if not needs_translation(field):
+            texts[name] = field.text
+            prov.notes[name] = "source already English: copied"
+            continue
+        outcome = _translate_one(paper, name, field.text or "", ctx, prov)
+        texts[name], attempts[f"translation.{name}"] = outcome.text, outcome.attempts
+        issues += outcome.issues
+    return Translation(**texts), issues, attempts
+
+
+def _translate_one(paper: Paper, name: str, text: str, ctx: RunContext, prov: StageProvenance) -> FieldOutcome:
+    settings = ctx.translate
+    results = translate_stage.translate_field(ctx.caller, settings, paper, name, text)
+    first, usage = translate_stage.join_results(results)
+    prov.usage = prov.usage.add(usage)
+    prov.cache[name] = "hit" if all(r.cached for r in results) else "miss"
+
+    def reask(attempt: int, previous: str, errors: list[ValidationIssue]) -> tuple[str, Usage, bool]:
+        again = translate_stage.repair_field(ctx.caller, settings, paper, name, text, previous,
+                                             problem_lines(errors), attempt)
+        joined, spent = translate_stage.join_results(again)
+        return joined, spent, all(r.cached for r in again)
+
+    outcome = validate_with_repair(first, lambda t: check_translation(name, t, text), reask, ctx.max_repairs)
+    prov.usage = prov.usage.add(outcome.repair_usage)
+    if outcome.repaired:
+        ctx.caller.events.emit(Event("repaired", "translate", paper.arxiv_id, name))
+    return outcome
+
+
+def _summarize(paper: Paper, translation: Translation, ctx: RunContext,
+               prov: StageProvenance) -> tuple[str, list[ValidationIssue], int, bool]:
+    settings = ctx.resummarize
+    first = resummarize_stage.resummarize(ctx.caller, settings, paper, translation)
+    prov.usage = prov.usage.add(first.usage)
+    prov.cache["tldr"] = "hit" if first.cached else "miss"
+    tr = translation.model_dump()
+
+    def check(text: str) -> list[ValidationIssue]:
+        return check_summary(text, paper.abstract, tr)
+
+    def reask(attempt: int, previous: str, errors: list[ValidationIssue]) -> tuple[str, Usage, bool]:
+        again = resummarize_stage.resummarize(ctx.caller, settings, paper, translation, attempt=attempt,
+                                              previous=previous, problems=problem_lines(errors))
+        return translate_stage.clean_reply(again.text), again.usage, again.cached
+
+    outcome = validate_with_repair(translate_stage.clean_reply(first.text), check, reask, ctx.max_repairs)
+    prov.usage = prov.usage.add(outcome.repair_usage)
+    if outcome.errors:
+        fallback = resummarize_stage.first_sentence(paper.abstract)
+        fallback_issues = check(fallback) if fallback else []
+        if fallback and not [i for i in fallback_issues if i.severity == "error"]:
+            prov.notes["tldr"] = "fallback: first sentence of the abstract (every model attempt failed validation)"
+            return fallback, fallback_issues, outcome.attempts, True
+    if outcome.repaired:
+        ctx.caller.events.emit(Event("repaired", "resummarize", paper.arxiv_id, "summary"))
+    return outcome.text, outcome.issues, outcome.attempts, outcome.repaired
+
+
+def _source_issue(paper: Paper, name: str, field: SourceField) -> ValidationIssue:
+    if field.status == "missing":
+        return ValidationIssue(field=f"translation.{name}", check="source_missing", severity="warning",
+                               message=f"the digest has no {name} field for this paper; nothing to translate")
+    reason = paper.source_problems.get(name, "not content")
+    return ValidationIssue(field=f"translation.{name}", check="source_failed", severity="warning",
+                           message=f"the digest's {name} is not content ({reason}); not translated")

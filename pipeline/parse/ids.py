@@ -1,0 +1,69 @@
+"""arXiv identifiers: one canonical form per paper, and a file name that is safe to write.
+
+Identifier schemes (https://info.arxiv.org/help/arxiv_identifier.html):
+
+* new style since 2007: ``YYMM.NNNN`` (to 2014) or ``YYMM.NNNNN``, optional version ``vN``;
+* old style before 2007: ``archive[.SUBJ]/YYMMNNN`` (``hep-th/9901001``, ``math.GT/0309136``).
+
+Canonical form chosen here: **no version** (a digest, its JSONL file and the output document all talk
+about the paper, and the same paper is re-announced as ``v2``, ``v3``; the versioned link stays in
+``Paper.url``), no ``arXiv:`` prefix, old-style ids keep their slash (``hep-th/9901001``) and lose the
+optional subject class (``math.GT/0309136`` -> ``math/0309136``, as arXiv itself resolves it).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+_NEW = re.compile(r"(?P<id>\d{4}\.\d{4,5})(?:v\d+)?")
+_OLD = re.compile(r"(?P<archive>[a-z]+(?:-[a-z]+)*)(?:\.[A-Za-z]{2})?/(?P<number>\d{7})(?:v\d+)?")
+_PREFIX = re.compile(r"^arxiv\s*:\s*", re.IGNORECASE)
+_URL_PATH = re.compile(r"^/(?:abs|pdf|html|format)/(?P<rest>.+?)(?:\.pdf)?/?$")
+
+
+def normalize_arxiv_id(raw: str) -> str:
+    """Return the canonical id of an arXiv identifier written any common way.
+
+    Accepts ``2601.01234``, ``2601.01234v2``, ``arXiv:2601.01234``, ``https://arxiv.org/abs/2601.01234v3``,
+    ``http://arxiv.org/pdf/2601.01234v1.pdf``, ``hep-th/9901001`` (and their URL forms).
+    Returns e.g. ``"2601.01234"`` or ``"hep-th/9901001"``.
+
+    Raises:
+        ValueError: ``raw`` is not an arXiv identifier (the message quotes it).
+    """
+    text = _PREFIX.sub("", str(raw).strip())
+    if "://" in text or text.startswith(("arxiv.org/", "www.arxiv.org/")):
+        text = _path_of_url(text)
+    if match := _NEW.fullmatch(text):
+        return match["id"]
+    if match := _OLD.fullmatch(text):
+        return f"{match['archive']}/{match['number']}"
+    raise ValueError(f"not an arXiv identifier: {raw!r}")
+
+
+def _path_of_url(text: str) -> str:
+    """The identifier part of an arXiv ``/abs/``, ``/pdf/`` or ``/html/`` URL (scheme optional)."""
+    parts = urlsplit(text if "://" in text else "https://" + text)
+    host = (parts.hostname or "").lower()
+    match = _URL_PATH.match(parts.path)
+    if not (host == "arxiv.org" or host.endswith(".arxiv.org")) or not match:
+        raise ValueError(f"not an arXiv abs/pdf URL: {text!r}")
+    return match["rest"]
+
+
+def safe_filename(arxiv_id: str) -> str:
+    """Return a file-name stem for an arXiv id (caller adds the suffix, e.g. ``.json``).
+
+    The id is normalized first, so every spelling of a paper maps to the same name; the old-style
+    slash becomes ``_`` (``hep-th/9901001`` -> ``hep-th_9901001``). Canonical ids only contain
+    ``[a-z0-9.-/]`` and archive names never contain ``_``, so the mapping is injective, and the result
+    never contains a path separator or ``..`` and never starts with ``.``.
+
+    Raises:
+        ValueError: ``arxiv_id`` is not an arXiv identifier (so no name is built from arbitrary input).
+    """
+    stem = normalize_arxiv_id(arxiv_id).replace("/", "_")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", stem) or ".." in stem:  # defence in depth
+        raise ValueError(f"unsafe file name for arXiv id {arxiv_id!r}")
+    return stem

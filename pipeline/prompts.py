@@ -1,0 +1,177 @@
+"""Prompt files: ``prompts/<name>.yaml`` loaded into :class:`PromptTemplate`.
+
+A prompt file is YAML with these keys (unknown keys are rejected)::
+
+    name: translate-fewshot          # must equal the file stem
+    kind: completion                  # chat | completion
+    description: ...
+    variables: [source, field]        # every variable the template may use, all required
+    template: |                       # kind=completion: one Jinja2 template
+      ... {{ source }} ...
+    messages:                         # kind=chat: list of {role, content} Jinja2 templates
+      - {role: system, content: ...}
+      - {role: user, content: "{{ source }}"}
+    stop: ["\\n\\n"]
+    params: {max_tokens: 200, temperature: 0.0, top_p: 1.0, seed: 0, json_mode: false}
+
+Templates render in a sandboxed Jinja2 environment with ``StrictUndefined``. Variables the
+template references must be declared, and rendering without a declared variable raises
+:class:`pipeline.errors.ConfigError` naming it. The prompt's ``content_hash`` (sha256 of the file
+bytes) enters every cache key and every output's provenance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from jinja2 import StrictUndefined, TemplateSyntaxError, meta
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pipeline.errors import ConfigError
+from pipeline.llm.base import ChatMessage, LLMRequest
+
+_ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+
+
+class PromptParams(BaseModel):
+    """Sampling parameters of a prompt (tokens for ``max_tokens``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_tokens: int = Field(256, ge=1, le=8192)
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    seed: int | None = 0
+    json_mode: bool = False
+
+
+class PromptMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class PromptTemplate(BaseModel):
+    """A loaded prompt file; see the module docstring for the format."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    kind: Literal["chat", "completion"]
+    description: str = ""
+    variables: list[str] = Field(default_factory=list)
+    template: str | None = None
+    messages: list[PromptMessage] | None = None
+    stop: list[str] = Field(default_factory=list)
+    params: PromptParams = Field(default_factory=PromptParams)
+    content_hash: str = ""
+
+    @model_validator(mode="after")
+    def _check_shape(self) -> "PromptTemplate":
+        problems: list[str] = []
+        if self.kind == "completion" and not self.template:
+            problems.append("kind 'completion' needs a 'template'")
+        if self.kind == "chat" and not self.messages:
+            problems.append("kind 'chat' needs 'messages'")
+        if self.kind == "completion" and self.messages:
+            problems.append("kind 'completion' takes 'template', not 'messages'")
+        if self.kind == "chat" and self.template:
+            problems.append("kind 'chat' takes 'messages', not 'template'")
+        for source in self._sources():
+            try:
+                used = meta.find_undeclared_variables(_ENV.parse(source))
+            except TemplateSyntaxError as exc:
+                problems.append(f"template syntax error at line {exc.lineno}: {exc.message}")
+                continue
+            undeclared = sorted(used - set(self.variables))
+            if undeclared:
+                problems.append(f"template uses undeclared variable(s) {', '.join(undeclared)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def _sources(self) -> list[str]:
+        if self.template:
+            return [self.template]
+        return [m.content for m in self.messages or []]
+
+    @property
+    def short_hash(self) -> str:
+        return self.content_hash[:12]
+
+    def render(self, model: str, variables: dict[str, Any], *, tags: dict[str, str] | None = None,
+               **overrides: Any) -> LLMRequest:
+        """Render into an :class:`LLMRequest` for ``model``.
+
+        Raises ConfigError if a declared variable is missing from ``variables``. ``overrides``
+        replaces sampling parameters (e.g. ``temperature`` on a re-ask).
+        """
+        missing = [v for v in self.variables if v not in variables]
+        if missing:
+            raise ConfigError(f"prompt {self.name}", [f"missing variable(s) {', '.join(missing)}"])
+        params = self.params.model_dump() | overrides
+        common = dict(model=model, max_tokens=params["max_tokens"], temperature=params["temperature"],
+                      top_p=params["top_p"], seed=params["seed"], stop=tuple(self.stop),
+                      json_mode=params["json_mode"], tags=dict(tags or {}),
+                      variables=dict(variables))
+        if self.kind == "completion":
+            return LLMRequest(kind="completion", prompt=_ENV.from_string(self.template or "").render(variables), **common)
+        messages = tuple(ChatMessage(m.role, _ENV.from_string(m.content).render(variables)) for m in self.messages or [])
+        return LLMRequest(kind="chat", messages=messages, **common)
+
+
+def load_prompt(path: Path) -> PromptTemplate:
+    """Load and check one prompt file. Raises ConfigError listing every problem in it."""
+    try:
+        raw_bytes = path.read_bytes()
+        data = yaml.safe_load(raw_bytes)
+    except OSError as exc:
+        raise ConfigError(path, [f"cannot read prompt file: {exc.strerror}"]) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(path, [f"not valid YAML: {exc}"]) from exc
+    if not isinstance(data, dict):
+        raise ConfigError(path, ["a prompt file must be a YAML mapping"])
+    problems: list[str] = []
+    if data.get("name") != path.stem:
+        problems.append(f"name {data.get('name')!r} must equal the file name {path.stem!r}")
+    try:
+        prompt = PromptTemplate(**data, content_hash=hashlib.sha256(raw_bytes).hexdigest())
+    except ValidationError as exc:
+        problems.extend(_pydantic_problems(exc))
+        raise ConfigError(path, problems) from exc
+    if problems:
+        raise ConfigError(path, problems)
+    return prompt
+
+
+def load_prompts(directory: Path, names: list[str]) -> dict[str, PromptTemplate]:
+    """Load the named prompts from ``directory``; one ConfigError listing every problem."""
+    prompts: dict[str, PromptTemplate] = {}
+    problems: list[str] = []
+    for name in dict.fromkeys(names):
+        if not name or "/" in name or "\\" in name or name.startswith("."):
+            problems.append(f"prompt name {name!r} is not a plain file name")
+            continue
+        path = directory / f"{name}.yaml"
+        if not path.is_file():
+            available = ", ".join(sorted(p.stem for p in directory.glob("*.yaml"))) or "none"
+            problems.append(f"prompt {name!r} not found in {directory} (available: {available})")
+            continue
+        try:
+            prompts[name] = load_prompt(path)
+        except ConfigError as exc:
+            problems.extend(f"{path.name}: {p}" for p in exc.problems)
+    if problems:
+        raise ConfigError(directory, problems)
+    return prompts
+
+
+def _pydantic_problems(exc: ValidationError) -> list[str]:
+    out = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(file)"
+        msg = err["msg"].removeprefix("Value error, ")
+        out.append(f"{loc}: {msg}")
+    return out

@@ -1,0 +1,70 @@
+"""Stage ``translate``: one non-English source field to English, through the stage's prompt.
+
+With ``split: sentences`` a long field is cut at Chinese sentence ends (。！？；) and each
+sentence is translated (and cached) on its own, which small models handle far better than a
+paragraph; the English sentences are joined with spaces.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pipeline.models import Paper, Usage
+from pipeline.stages.caller import CallResult, ModelCaller
+from pipeline.stages.settings import StageSettings
+
+STAGE_VERSION = "1"
+FIELD_LABELS = {"tldr": "TL;DR", "motivation": "Motivation", "method": "Method",
+                "result": "Result", "conclusion": "Conclusion"}
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Cut Chinese text after 。！？； (and ASCII !?;); empty pieces dropped."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def clean_reply(text: str) -> str:
+    """Normalise a model reply: trim, fold line breaks and runs of spaces to one space."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def translate_field(caller: ModelCaller, settings: StageSettings, paper: Paper, field: str,
+                    source: str) -> list[CallResult]:
+    """Translate ``source`` (the text of ``field``); returns one CallResult per segment sent."""
+    segments = split_sentences(source) if settings.split == "sentences" else [source]
+    return [caller.call(stage="translate", stage_version=STAGE_VERSION, prompt=settings.prompt,
+                        model=settings.model, variables=_variables(paper, field, segment),
+                        paper_id=paper.arxiv_id, field_name=field)
+            for segment in segments or [source]]
+
+
+def repair_field(caller: ModelCaller, settings: StageSettings, paper: Paper, field: str, source: str,
+                 previous: str, problems: list[str], attempt: int) -> list[CallResult]:
+    """Re-ask for ``field`` with the failed output and the failing checks in the prompt.
+
+    Uses the stage's ``repair_prompt``; without one, the normal prompt is sampled again at
+    temperature 0.7 with seed ``attempt`` so the retry can differ from the greedy first answer.
+    """
+    variables = _variables(paper, field, source) | {
+        "previous": previous, "problems": "\n".join(f"- {p}" for p in problems)}
+    if settings.repair_prompt is not None:
+        return [caller.call(stage="translate", stage_version=STAGE_VERSION, prompt=settings.repair_prompt,
+                            model=settings.model, variables=variables, paper_id=paper.arxiv_id,
+                            field_name=field)]
+    return [caller.call(stage="translate", stage_version=STAGE_VERSION, prompt=settings.prompt,
+                        model=settings.model, variables=variables, paper_id=paper.arxiv_id,
+                        field_name=field, temperature=0.7, seed=attempt)]
+
+
+def join_results(results: list[CallResult]) -> tuple[str, Usage]:
+    """The cleaned, space-joined text of segment replies and their summed usage."""
+    usage = Usage()
+    for r in results:
+        usage = usage.add(r.usage)
+    return " ".join(clean_reply(r.text) for r in results).strip(), usage
+
+
+def _variables(paper: Paper, field: str, source: str) -> dict[str, str]:
+    return {"field": field, "field_label": FIELD_LABELS.get(field, field), "source": source,
+            "title": paper.title}

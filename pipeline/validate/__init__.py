@@ -1,0 +1,26 @@
+"""Deterministic validation of translated fields and the English re-summary.
+
+See :mod:`pipeline.validate.checks` for every check, its threshold and severity, and
+:mod:`pipeline.validate.numbers` for number extraction.
+"""
+
+from pipeline.validate.checks import (
+    CHECK_NAMES,
+    SUMMARY_CHECKS,
+    SUMMARY_FIELD,
+    TRANSLATION_CHECKS,
+    check_summary,
+    check_translation,
+)
+from pipeline.validate.numbers import extract_number_tokens, extract_numbers
+
+__all__ = [
+    "CHECK_NAMES",
+    "SUMMARY_CHECKS",
+    "SUMMARY_FIELD",
+    "TRANSLATION_CHECKS",
+    "check_summary",
+    "check_translation",
+    "extract_number_tokens",
+    "extract_numbers",
+]

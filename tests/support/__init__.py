@@ -1,0 +1,1 @@
+"""Test helpers shared by the test modules (fake servers, fixtures that are not pytest plugins)."""

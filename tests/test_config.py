@@ -1,0 +1,67 @@
+"""Config loading: defaults from the repo's config.yaml, overrides, every problem at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import apply_overrides, load_config
+from pipeline.errors import ConfigError
+
+
+def test_repo_config_loads_with_every_prompt(repo: Path) -> None:
+    loaded = load_config(repo / "config.yaml")
+    assert loaded.config.provider == "local"
+    translate = loaded.config.stage("translate")
+    assert translate.model == "gemma3-270m"
+    assert translate.split == "sentences"
+    assert loaded.prompt(translate.prompt).kind == "completion"
+    assert loaded.prompt(loaded.config.stage("resummarize").prompt).kind == "chat"
+
+
+def test_top_level_stage_setting_overrides_provider_default(repo: Path) -> None:
+    loaded = load_config(repo / "config.yaml", ["provider=openai", "stages.translate.model=deepseek-chat"])
+    assert loaded.config.stage("translate").model == "deepseek-chat"
+    assert loaded.config.stage("resummarize").model == "gpt-4o-mini"
+    assert loaded.config.stage("translate").prompt == "translate-chat"
+
+
+def test_every_problem_is_reported_at_once(repo: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(repo / "config.yaml", ["validation.max_repairs=99", "run.colour=blue",
+                                           "stages.translate.prompt=no-such-prompt", "provider=nope"])
+    text = str(info.value)
+    assert "max_repairs" in text
+    assert "colour" in text
+    assert "no-such-prompt" in text
+    assert "'nope' is unknown" in text
+    assert len(info.value.problems) >= 4
+
+
+def test_missing_config_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "absent.yaml")
+
+
+def test_bad_prompt_file_lists_its_problems(tmp_path: Path, repo: Path) -> None:
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    for f in (repo / "prompts").glob("*.yaml"):
+        (prompts / f.name).write_bytes(f.read_bytes())
+    (prompts / "translate-chat.yaml").write_text(
+        "name: translate-chat\nkind: chat\ncolour: red\nvariables: [source]\n"
+        "messages:\n  - {role: user, content: '{{ source }} {{ titel }}'}\n", encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text((repo / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(config, ["provider=openai"])
+    text = str(info.value)
+    assert "colour" in text and "titel" in text
+
+
+def test_override_parsing_types_and_errors() -> None:
+    data, problems = apply_overrides({"run": {"concurrency": 1}}, ["run.concurrency=8", "cache.enabled=false", "junk"])
+    assert data["run"]["concurrency"] == 8
+    assert data["cache"]["enabled"] is False
+    assert problems and "KEY=VALUE" in problems[0]

@@ -1,0 +1,96 @@
+"""End to end through the CLI with the fake provider: the real parse/stage/validate/write code."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.llm.base import LLMRequest, register_provider
+from pipeline.llm.fake import FakeProvider, template_responder
+
+CJK = re.compile(r"[\u3400-\u9fff]")
+runner = CliRunner()
+
+
+def _run(repo: Path, tmp_path: Path, *args: str):
+    return runner.invoke(app, ["run", str(repo / "samples" / "seed-digest.md"), "--config", str(repo / "config.yaml"),
+                               "--provider", "fake", "--out", str(tmp_path / "out"),
+                               "--cache-dir", str(tmp_path / "cache"), *args])
+
+
+def test_full_sample_run_then_warm_rerun(repo: Path, tmp_path: Path) -> None:
+    first = _run(repo, tmp_path)
+    assert first.exit_code == 0, first.output
+    out = tmp_path / "out" / "seed-digest"
+    papers = sorted((out / "papers").glob("*.json"))
+    assert len(papers) == 129
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    for key in ("papers", "status_counts", "model_calls", "cache_hits", "prompt_tokens", "completion_tokens", "wall_seconds"):
+        assert key in run
+    assert run["papers"] == 129 and run["model_calls"] > 129 and run["cache_hits"] == 0
+    assert run["status_counts"]["failed"] == 0
+    digest = json.loads((out / "digest.json").read_text(encoding="utf-8"))
+    assert [p["arxiv_id"] for p in digest["papers"]][:2] == ["2601.16272", "2601.16302"]
+    doc = json.loads((out / "papers" / "2601.16302.json").read_text(encoding="utf-8"))
+    assert doc["source"]["tldr"]["language"] == "zh"
+    assert "FeTTL" in doc["translation"]["tldr"] and not CJK.search(doc["translation"]["method"])
+    assert doc["provenance"]["stages"]["translate"]["prompt"] == "translate-chat"
+    assert len(doc["provenance"]["stages"]["translate"]["prompt_hash"]) == 64
+    english_md = (out / "digest.en.md").read_text(encoding="utf-8")
+    assert english_md.count("### [") == 129 and not CJK.search(english_md.split("Abstract:")[0])
+
+    second = _run(repo, tmp_path)
+    assert second.exit_code == 0, second.output
+    rerun = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert rerun["model_calls"] == 0 and rerun["cache_hits"] == run["model_calls"]
+
+
+def _echo_chinese(request: LLMRequest) -> str:
+    """A small model's classic failure: the Chinese source echoed back, for one paper only."""
+    if request.tags.get("paper") == "2601.16302" and request.tags.get("field") == "tldr":
+        return str(request.variables["source"])
+    return template_responder(request)
+
+
+def test_echoed_chinese_is_reasked_then_reported_failed(repo: Path, tmp_path: Path) -> None:
+    register_provider("fake-echo", lambda settings: FakeProvider(responder=_echo_chinese))
+    result = _run(repo, tmp_path, "--provider", "fake-echo", "--ids", "2601.16272,2601.16302",
+                  "--set", "providers.fake-echo.stages.translate.model=m",
+                  "--set", "providers.fake-echo.stages.translate.prompt=translate-chat",
+                  "--set", "providers.fake-echo.stages.translate.repair_prompt=translate-chat-repair",
+                  "--set", "providers.fake-echo.stages.resummarize.model=m",
+                  "--set", "providers.fake-echo.stages.resummarize.prompt=resummarize-chat")
+    assert result.exit_code == 1, result.output
+    doc = json.loads((tmp_path / "out" / "seed-digest" / "papers" / "2601.16302.json").read_text(encoding="utf-8"))
+    assert doc["validation"]["status"] == "failed"
+    assert doc["validation"]["attempts"]["translation.tldr"] == 2
+    checks = {(i["field"], i["check"]) for i in doc["validation"]["issues"]}
+    assert ("translation.tldr", "residual_cjk") in checks
+    other = json.loads((tmp_path / "out" / "seed-digest" / "papers" / "2601.16272.json").read_text(encoding="utf-8"))
+    assert other["validation"]["status"] == "ok"
+
+
+def test_missing_digest_is_one_line_exit_2_and_writes_nothing(repo: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", str(tmp_path / "nope.md"), "--config", str(repo / "config.yaml"),
+                                 "--provider", "fake", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "nope.md" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_config_value_is_exit_2_before_any_call(repo: Path, tmp_path: Path) -> None:
+    result = _run(repo, tmp_path, "--set", "validation.max_repairs=-1")
+    assert result.exit_code == 2
+    assert "max_repairs" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_id_is_exit_2(repo: Path, tmp_path: Path) -> None:
+    result = _run(repo, tmp_path, "--ids", "2601.99999")
+    assert result.exit_code == 2 and "2601.99999" in result.stderr
