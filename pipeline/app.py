@@ -7,12 +7,13 @@ before the provider is built or any model is called.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.cache import CacheStore, DiskCacheStore, MemoryCacheStore
-from pipeline.config import LoadedConfig, load_config
+from pipeline.config import BASE_VARIANT, MODEL_STAGES, LoadedConfig, load_config
 from pipeline.errors import ConfigError
 from pipeline.events import Event, EventLog
 from pipeline.llm import create_provider
@@ -36,6 +37,7 @@ class RunOptions:
     model: str | None = None
     concurrency: int | None = None
     timeout: float | None = None
+    variant: str | None = None
 
 
 def flag_overrides(options: RunOptions) -> list[str]:
@@ -44,7 +46,7 @@ def flag_overrides(options: RunOptions) -> list[str]:
     if options.provider:
         sets.append(f"provider={options.provider}")
     if options.model:
-        sets += [f"stages.translate.model={options.model}", f"stages.resummarize.model={options.model}"]
+        sets += [f"stages.{stage}.model={options.model}" for stage in MODEL_STAGES]
     if options.concurrency is not None:
         sets.append(f"run.concurrency={options.concurrency}")
     if options.timeout is not None:
@@ -56,18 +58,32 @@ def flag_overrides(options: RunOptions) -> list[str]:
     return sets
 
 
-def load_run_config(options: RunOptions) -> LoadedConfig:
-    """The checked config for a run: file, then ``--set`` overrides, then flags. Raises ConfigError."""
+def load_run_config(options: RunOptions, *, env: Mapping[str, str] | None = None,
+                    extra_variants: Mapping[str, list[str]] | None = None) -> LoadedConfig:
+    """The checked config for a run. Raises ConfigError.
+
+    Precedence, later wins: the file, the environment (``DIGEST_PIPELINE_PROVIDER``,
+    ``DIGEST_PIPELINE_SET``; ``env`` defaults to ``os.environ``), ``--set``, flags; then the
+    variant named by ``options.variant``, if any. Every variant (the config's and
+    ``extra_variants``) is checked, whichever is used.
+    """
     path = options.config
     if path is None:
         path = Path("config.yaml")
         if not path.is_file():
             raise ConfigError("config.yaml", ["no config.yaml in the current folder; pass --config FILE"])
+    env = os.environ if env is None else env
     overrides = options.overrides + flag_overrides(options)
-    loaded = load_config(path, overrides)
+    loaded = load_config(path, overrides, env=env, extra_variants=extra_variants)
     if options.base_url:
         overrides.append(f"providers.{loaded.config.provider}.settings.base_url={options.base_url}")
-        loaded = load_config(path, overrides)
+        loaded = load_config(path, overrides, env=env, extra_variants=extra_variants)
+    if options.variant:
+        try:
+            return loaded.variant(options.variant).loaded
+        except KeyError:
+            known = ", ".join([BASE_VARIANT, *loaded.variants]) or "none"
+            raise ConfigError(loaded.path, [f"no variant {options.variant!r} (known: {known})"]) from None
     return loaded
 
 

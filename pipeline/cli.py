@@ -27,6 +27,13 @@ out = Console(highlight=False)
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="config file [default: ./config.yaml]")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="override a config key, e.g. --set stages.translate.prompt=NAME (repeatable)")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="show tracebacks on errors")]
+ProviderOpt = Annotated[Optional[str], typer.Option("--provider", help="local | openai | fake")]
+BaseUrlOpt = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")]
+ModelOpt = Annotated[Optional[str], typer.Option("--model", help="model for every stage (overrides config)")]
+ConcurrencyOpt = Annotated[Optional[int], typer.Option("--concurrency", min=1, help="papers processed in parallel")]
+TimeoutOpt = Annotated[Optional[float], typer.Option("--timeout", min=0.001, help="seconds per model request")]
+CacheDirOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="stage cache folder [default: .cache/digest-pipeline]")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="keep the cache in memory only for this run")]
 
 
 def _fail(exc: BaseException, debug: bool) -> None:
@@ -51,6 +58,7 @@ def run(
     concurrency: Annotated[Optional[int], typer.Option("--concurrency", min=1, help="papers processed in parallel")] = None,
     timeout: Annotated[Optional[float], typer.Option("--timeout", min=0.001, help="seconds per model request")] = None,
     overrides: SetOpt = None,
+    variant: Annotated[Optional[str], typer.Option("--variant", help="apply a variant from the config's variants: section")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the run summary as JSON instead of a table")] = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -64,7 +72,7 @@ def run(
 
     options = RunOptions(config=config, overrides=list(overrides or []), out_dir=out_dir, cache_dir=cache_dir,
                          no_cache=no_cache, limit=limit, ids=_split_ids(ids), provider=provider,
-                         base_url=base_url, model=model, concurrency=concurrency, timeout=timeout)
+                         base_url=base_url, model=model, concurrency=concurrency, timeout=timeout, variant=variant)
     try:
         with progress_listener(err, disable=as_json) as listener:
             result = execute_run(digest, options, listener)
@@ -98,6 +106,96 @@ def parse(
         sys.stdout.write(json.dumps([p.model_dump(mode="json") for p in parsed.papers], ensure_ascii=False, indent=2) + "\n")
     else:
         print_parse_report(out, parsed)
+
+
+@app.command()
+def validate(
+    path: Annotated[Path, typer.Argument(help="a papers/<id>.json file, an outputs/<digest>/ folder, or outputs/")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON instead of a table")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="report only; rewrite nothing")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Re-run the deterministic checks on written outputs (no model calls) and update them.
+
+    Rewrites each paper's validation block (and digest.json / run.json counts) atomically where it
+    changed, then prints failures per check and status counts, before -> after.
+    Exit 0 no paper failed, 1 some failed, 2 PATH is not an output or holds an invalid document.
+    """
+    from pipeline.report import print_validate_report
+    from pipeline.validate.command import validate_path
+
+    try:
+        report = validate_path(path, dry_run=dry_run)
+    except PipelineError as exc:
+        _fail(exc, debug)
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        print_validate_report(out, report)
+    raise typer.Exit(report.exit_code)
+
+
+@app.command("eval")
+def eval_command(
+    digest: Annotated[Path, typer.Argument(help="the digest: Markdown (.md) or JSONL data file")],
+    variants: Annotated[Optional[list[str]], typer.Option(
+        "--variant", help="NAME from the config's variants: (or 'base'), or an ad-hoc 'NAME=KEY=VALUE;KEY=VALUE'; "
+                          "repeatable, the first is the baseline [default: every variant in the config]")] = None,
+    sample: Annotated[Optional[int], typer.Option("--sample", min=1, help="compare on N papers drawn with --seed")] = None,
+    ids: Annotated[Optional[str], typer.Option("--ids", help="compare on these arXiv ids (comma-separated)")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="random seed of --sample")] = 0,
+    name: Annotated[Optional[str], typer.Option("--name", help="eval run name [default: <digest-stem>-<UTC time>]")] = None,
+    config: ConfigOpt = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="output root; files go to OUT/eval/<name>/ [default: outputs]")] = None,
+    cache_dir: CacheDirOpt = None,
+    no_cache: NoCacheOpt = False,
+    provider: ProviderOpt = None,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
+    concurrency: ConcurrencyOpt = None,
+    timeout: TimeoutOpt = None,
+    overrides: SetOpt = None,
+    show_diff: Annotated[bool, typer.Option("--show-diff", help="show per-field diffs where a variant's output differs from the baseline")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print report.json instead of the table")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Run prompt/model variants on the same papers and compare them side by side.
+
+    Each variant is the config (+ environment, --set and flags) plus its own overrides; all
+    variants share one cache, so stages they have in common run once. Writes each variant's
+    outputs and report.json / report.md to OUT/eval/<name>/. Exit 0 when it ran (regressions are
+    reported, not errors), 2 on bad config or input.
+    """
+    from pipeline.app import RunOptions
+    from pipeline.errors import ConfigError
+    from pipeline.eval import EvalOptions, execute_eval
+    from pipeline.eval.render import print_eval
+
+    run_options = RunOptions(config=config, overrides=list(overrides or []), out_dir=out_dir, cache_dir=cache_dir,
+                             no_cache=no_cache, provider=provider, base_url=base_url, model=model,
+                             concurrency=concurrency, timeout=timeout)
+    try:
+        paper_ids = _split_ids(ids)
+    except ValueError as exc:
+        _fail(ConfigError("--ids", [str(exc)]), debug)
+    options = EvalOptions(run=run_options, variants=list(variants or []), sample=sample, ids=paper_ids,
+                          seed=seed, name=name, show_diff=show_diff)
+
+    def listener(variant_name: str, event) -> None:
+        if event.kind == "run_started" and not as_json:
+            err.print(f"variant {variant_name}: {event.detail} papers", markup=False, highlight=False)
+
+    try:
+        result = execute_eval(digest, options, listener=listener)
+    except PipelineError as exc:
+        _fail(exc, debug)
+    except KeyboardInterrupt:
+        err.print("interrupted: finished papers are cached; run again to resume")
+        raise typer.Exit(130)
+    if as_json:
+        sys.stdout.write(result.report.model_dump_json(indent=2) + "\n")
+    else:
+        print_eval(out, result.report, show_diff=show_diff, out_dir=str(result.out_dir))
 
 
 @app.command()

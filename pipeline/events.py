@@ -19,13 +19,21 @@ EventKind = Literal["run_started", "executed", "cache_hit", "retried", "repaired
 
 @dataclass(frozen=True)
 class Event:
-    """One thing that happened. ``field`` is a summary field name or ``summary``; ``detail`` free text."""
+    """One thing that happened. ``field`` is a summary field name or ``summary``; ``detail`` free text.
+
+    ``executed`` and ``cache_hit`` events also carry what the model call cost when it was made:
+    ``seconds`` (wall time, retries included; None for cache entries stored without it) and
+    ``tokens`` (prompt, completion) — on a cache hit these are the original call's, so a variant's
+    cost can be compared whatever the cache held (``digest-pipeline eval``).
+    """
 
     kind: EventKind
     stage: str
     paper_id: str
     field: str | None = None
     detail: str = ""
+    seconds: float | None = None
+    tokens: tuple[int, int] | None = None
 
 
 @dataclass

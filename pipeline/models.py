@@ -116,11 +116,19 @@ class ValidationIssue(_Strict):
 
 
 class Validation(_Strict):
-    """``ok``: passed first time; ``repaired``: passed after re-ask; ``failed``: errors remain."""
+    """``ok``: passed first time; ``repaired``: passed after re-ask (or a field was generated from
+    the abstract / the TL;DR fell back to it); ``failed``: errors remain.
+
+    ``attempts``: model answers per field (``translation.<field>``, ``summary.tldr``);
+    ``first_attempt_failures``: error issues per check on the first answer of every field,
+    before any re-ask (what repair had to fix). Recomputed by ``digest-pipeline validate``
+    except ``attempts`` and ``first_attempt_failures``, which only a run knows.
+    """
 
     status: Literal["ok", "repaired", "failed"]
     issues: list[ValidationIssue] = Field(default_factory=list)
     attempts: dict[str, int] = Field(default_factory=dict)
+    first_attempt_failures: dict[str, int] = Field(default_factory=dict)
 
 
 class Usage(_Strict):

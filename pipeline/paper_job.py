@@ -1,5 +1,11 @@
 """The per-paper DAG: detect -> translate (per field) -> resummarize -> validate/repair -> document.
 
+A field whose source is missing or a failure placeholder is written from the abstract by the
+``generate`` stage (when configured), checked with ``check_generated`` and re-asked like any other
+field; rejected generated text is never kept (the field stays None and the errors are listed).
+The final ``validation`` block is built by :func:`pipeline.validate.document.revalidate`, the
+function ``digest-pipeline validate`` uses, so a run and a later ``validate`` agree exactly.
+
 :func:`process_paper` runs one :class:`~pipeline.models.Paper` through every stage and returns its
 :class:`~pipeline.models.PaperDocument`; writing is the runner's job. Model calls go through the
 shared :class:`~pipeline.stages.caller.ModelCaller` (cache + retries + events).
@@ -24,13 +30,15 @@ from pipeline.models import (
     Validation,
     ValidationIssue,
 )
+from pipeline.stages import generate as generate_stage
 from pipeline.stages import resummarize as resummarize_stage
 from pipeline.stages import translate as translate_stage
 from pipeline.stages.caller import ModelCaller
 from pipeline.stages.detect import detect_fields, needs_translation
 from pipeline.stages.settings import StageSettings
 from pipeline.stages.validate import FieldOutcome, problem_lines, validate_with_repair
-from pipeline.validate.checks import check_summary, check_translation
+from pipeline.validate.checks import check_generated, check_summary, check_translation
+from pipeline.validate.document import error_counts, revalidate
 
 
 @dataclass(frozen=True)
@@ -42,33 +50,35 @@ class RunContext:
     resummarize: StageSettings
     max_repairs: int
     run_id: str
+    generate: StageSettings | None = None  # None: missing/failed source fields stay None
 
 
 def process_paper(paper: Paper, ctx: RunContext) -> PaperDocument:
     """Run the whole DAG for ``paper``. Raises ProviderError when the provider cannot answer."""
     source = detect_fields(paper)
     t_prov = _stage_provenance(ctx, ctx.translate)
-    translation, issues, attempts = _translate_all(paper, source, ctx, t_prov)
+    g_prov = _stage_provenance(ctx, ctx.generate) if ctx.generate is not None else StageProvenance()
+    first: list[ValidationIssue] = []  # issues of every field's first answer, before any re-ask
+    translation, issues, attempts = _translate_all(paper, source, ctx, t_prov, g_prov, first)
     s_prov = _stage_provenance(ctx, ctx.resummarize)
-    summary, summary_issues, summary_attempts, summary_repaired = _summarize(paper, translation, ctx, s_prov)
+    summary, summary_issues, summary_attempts = _summarize(paper, translation, ctx, s_prov, first)
     issues += summary_issues
     attempts["summary.tldr"] = summary_attempts
-    repaired = summary_repaired or any(v > 1 for k, v in attempts.items() if k != "summary.tldr")
     stages = {"detect": StageProvenance(notes={f: s.language or s.status for f, s in source.items()}),
-              "translate": t_prov, "resummarize": s_prov}
-    return PaperDocument(
+              "translate": t_prov}
+    if g_prov.notes:
+        stages["generate"] = g_prov
+    stages["resummarize"] = s_prov
+    usage = t_prov.usage.add(g_prov.usage).add(s_prov.usage)
+    document = PaperDocument(
         arxiv_id=paper.arxiv_id, url=paper.url, title=paper.title, authors=paper.authors,
         category=paper.category, abstract=paper.abstract, source=source, extra=paper.extra,
         translation=translation, summary=Summary(tldr=summary),
-        validation=Validation(status=_status(issues, repaired), issues=issues, attempts=attempts),
-        provenance=Provenance(pipeline_version=__version__, run_id=ctx.run_id, stages=stages,
-                              usage=t_prov.usage.add(s_prov.usage)))
-
-
-def _status(issues: list[ValidationIssue], repaired: bool) -> str:
-    if any(i.severity == "error" for i in issues):
-        return "failed"
-    return "repaired" if repaired else "ok"
+        validation=Validation(status="failed", issues=issues, attempts=attempts,
+                              first_attempt_failures=error_counts(first)),
+        provenance=Provenance(pipeline_version=__version__, run_id=ctx.run_id, stages=stages, usage=usage))
+    # The final block comes from the same function ``digest-pipeline validate`` uses.
+    return document.model_copy(update={"validation": revalidate(document)})
 
 
 def _stage_provenance(ctx: RunContext, settings: StageSettings) -> StageProvenance:
@@ -76,8 +86,9 @@ def _stage_provenance(ctx: RunContext, settings: StageSettings) -> StageProvenan
                            prompt=settings.prompt.name, prompt_hash=settings.prompt.content_hash)
 
 
-def _translate_all(paper: Paper, source: dict[str, SourceField], ctx: RunContext,
-                   prov: StageProvenance) -> tuple[Translation, list[ValidationIssue], dict[str, int]]:
+def _translate_all(paper: Paper, source: dict[str, SourceField], ctx: RunContext, prov: StageProvenance,
+                   g_prov: StageProvenance,
+                   first: list[ValidationIssue]) -> tuple[Translation, list[ValidationIssue], dict[str, int]]:
     texts: dict[str, str | None] = {}
     issues: list[ValidationIssue] = []
     attempts: dict[str, int] = {}
@@ -85,7 +96,17 @@ def _translate_all(paper: Paper, source: dict[str, SourceField], ctx: RunContext
         field = source[name]
         if field.status != "ok":
             texts[name] = None
-            issues.append(_source_issue(paper, name, field))
+            source_issue = _source_issue(paper, name, field)
+            issues.append(source_issue)
+            if ctx.generate is not None and paper.abstract.strip():
+                outcome = _generate_one(paper, name, field.status, ctx, g_prov)
+                texts[name] = None if outcome.errors else outcome.text
+                attempts[f"translation.{name}"] = outcome.attempts
+                issues += outcome.issues
+                first += outcome.first_issues
+                issues[issues.index(source_issue)] = source_issue.model_copy(update={"message": (
+                    f"{source_issue.message}; written from the abstract instead" if not outcome.errors else
+                    f"{source_issue.message}; the text written from the abstract failed validation, left empty")})
             continue
         if not needs_translation(field):
             texts[name] = field.text
@@ -94,7 +115,33 @@ def _translate_all(paper: Paper, source: dict[str, SourceField], ctx: RunContext
         outcome = _translate_one(paper, name, field.text or "", ctx, prov)
         texts[name], attempts[f"translation.{name}"] = outcome.text, outcome.attempts
         issues += outcome.issues
+        first += outcome.first_issues
     return Translation(**texts), issues, attempts
+
+
+def _generate_one(paper: Paper, name: str, status: str, ctx: RunContext, prov: StageProvenance) -> FieldOutcome:
+    """Write field ``name`` from the abstract (its source is ``status``), checked and re-asked."""
+    settings = ctx.generate
+    assert settings is not None
+    first = generate_stage.generate_field(ctx.caller, settings, paper, name)
+    prov.usage = prov.usage.add(first.usage)
+    prov.cache[name] = "hit" if first.cached else "miss"
+
+    def reask(attempt: int, previous: str, errors: list[ValidationIssue]) -> tuple[str, Usage, bool]:
+        again = generate_stage.generate_field(ctx.caller, settings, paper, name, attempt=attempt,
+                                              previous=previous, problems=problem_lines(errors))
+        return translate_stage.clean_reply(again.text), again.usage, again.cached
+
+    outcome = validate_with_repair(translate_stage.clean_reply(first.text),
+                                   lambda t: check_generated(name, t, paper.abstract), reask, ctx.max_repairs)
+    prov.usage = prov.usage.add(outcome.repair_usage)
+    note = generate_stage.provenance_note(status)
+    if outcome.errors:
+        note += f"; rejected after {outcome.attempts} attempt(s): failed validation, left empty"
+    prov.notes[name] = note
+    if outcome.repaired:
+        ctx.caller.events.emit(Event("repaired", "generate", paper.arxiv_id, name))
+    return outcome
 
 
 def _translate_one(paper: Paper, name: str, text: str, ctx: RunContext, prov: StageProvenance) -> FieldOutcome:
@@ -117,8 +164,8 @@ def _translate_one(paper: Paper, name: str, text: str, ctx: RunContext, prov: St
     return outcome
 
 
-def _summarize(paper: Paper, translation: Translation, ctx: RunContext,
-               prov: StageProvenance) -> tuple[str, list[ValidationIssue], int, bool]:
+def _summarize(paper: Paper, translation: Translation, ctx: RunContext, prov: StageProvenance,
+               first_issues: list[ValidationIssue]) -> tuple[str, list[ValidationIssue], int]:
     settings = ctx.resummarize
     first = resummarize_stage.resummarize(ctx.caller, settings, paper, translation)
     prov.usage = prov.usage.add(first.usage)
@@ -135,15 +182,16 @@ def _summarize(paper: Paper, translation: Translation, ctx: RunContext,
 
     outcome = validate_with_repair(translate_stage.clean_reply(first.text), check, reask, ctx.max_repairs)
     prov.usage = prov.usage.add(outcome.repair_usage)
+    first_issues += outcome.first_issues
     if outcome.errors:
         fallback = resummarize_stage.first_sentence(paper.abstract)
         fallback_issues = check(fallback) if fallback else []
         if fallback and not [i for i in fallback_issues if i.severity == "error"]:
             prov.notes["tldr"] = "fallback: first sentence of the abstract (every model attempt failed validation)"
-            return fallback, fallback_issues, outcome.attempts, True
+            return fallback, fallback_issues, outcome.attempts
     if outcome.repaired:
         ctx.caller.events.emit(Event("repaired", "resummarize", paper.arxiv_id, "summary"))
-    return outcome.text, outcome.issues, outcome.attempts, outcome.repaired
+    return outcome.text, outcome.issues, outcome.attempts
 
 
 def _source_issue(paper: Paper, name: str, field: SourceField) -> ValidationIssue:

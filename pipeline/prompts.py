@@ -136,6 +136,11 @@ def load_prompt(path: Path) -> PromptTemplate:
     problems: list[str] = []
     if data.get("name") != path.stem:
         problems.append(f"name {data.get('name')!r} must equal the file name {path.stem!r}")
+    # Unknown keys are reported here rather than by pydantic, so that the template checks (which
+    # only run once every field is valid) still report their problems in the same error.
+    known = set(PromptTemplate.model_fields) - {"content_hash"}
+    problems += [f"{key}: unknown key (allowed: {', '.join(sorted(known))})" for key in data if key not in known]
+    data = {k: v for k, v in data.items() if k in known}
     try:
         prompt = PromptTemplate(**data, content_hash=hashlib.sha256(raw_bytes).hexdigest())
     except ValidationError as exc:

@@ -14,6 +14,8 @@ from rich.table import Table
 from pipeline.events import Event
 from pipeline.models import Digest
 
+MAX_WARNINGS_SHOWN = 20
+
 
 @contextmanager
 def progress_listener(console: Console, *, disable: bool = False) -> Iterator[Callable[[Event], None]]:
@@ -48,7 +50,14 @@ def progress_listener(console: Console, *, disable: bool = False) -> Iterator[Ca
 def print_run_summary(console: Console, result) -> None:
     """The end-of-run table: papers by status, model calls, cache hits, tokens, wall time."""
     s = result.summary
-    table = Table(title=f"digest-pipeline run {s.run_id}", show_header=False, title_justify="left")
+    for warning in s.warnings[:MAX_WARNINGS_SHOWN]:
+        console.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+    if len(s.warnings) > MAX_WARNINGS_SHOWN:
+        console.print(f"... and {len(s.warnings) - MAX_WARNINGS_SHOWN} more warnings in run.json")
+    if s.papers_in_digest == 0:
+        console.print(f"{s.digest}: the digest has no papers (an empty day); wrote empty outputs")
+    console.print(f"digest-pipeline run {s.run_id}", markup=False)
+    table = Table(show_header=False)
     table.add_column("what", style="bold")
     table.add_column("value", justify="right")
     table.add_row("papers", f"{s.papers} (of {s.papers_in_digest} in the digest)")
@@ -59,8 +68,12 @@ def print_run_summary(console: Console, result) -> None:
     table.add_row("retries", str(s.retries))
     table.add_row("tokens (prompt / completion)", f"{s.prompt_tokens} / {s.completion_tokens}")
     table.add_row("wall time", f"{s.wall_seconds:.1f} s")
-    for check, n in s.failures_per_check.items():
-        table.add_row(f"failed check: {check}", str(n))
+    first = getattr(s, "failures_per_check_first_attempt", {}) or {}
+    checks = sorted(set(first) | set(s.failures_per_check))
+    if checks:
+        table.add_row("failed checks", "first -> final")
+    for check in checks:
+        table.add_row(f"  {check}", f"{first.get(check, 0)} -> {s.failures_per_check.get(check, 0)}")
     if s.parse_warnings:
         table.add_row("parse warnings", str(s.parse_warnings))
     table.add_row("output", str(result.out_dir))
@@ -73,7 +86,8 @@ def print_parse_report(console: Console, digest: Digest) -> None:
     for paper in digest.papers:
         key = paper.section or paper.category or "(none)"
         counts[key] = counts.get(key, 0) + 1
-    table = Table(title=f"{digest.path}: {len(digest.papers)} papers ({digest.kind})", title_justify="left")
+    console.print(f"{digest.path}: {len(digest.papers)} papers ({digest.kind})", markup=False, soft_wrap=True)
+    table = Table()
     table.add_column("category")
     table.add_column("papers", justify="right")
     for category, n in counts.items():
@@ -82,4 +96,35 @@ def print_parse_report(console: Console, digest: Digest) -> None:
     for w in digest.warnings:
         where = f"line {w.line}" if w.line else "file"
         paper = f" [{w.paper_id}]" if w.paper_id else ""
-        console.print(f"warning: {where}{paper}: {w.message}", markup=False, highlight=False)
+        console.print(f"warning: {where}{paper}: {w.message}", markup=False, highlight=False, soft_wrap=True)
+
+
+def print_validate_report(console: Console, report) -> None:
+    """``validate``: issues per check (errors and warnings) and papers per status, before -> after."""
+    console.print(f"validated {len(report.papers)} paper(s) under {report.path}", markup=False, soft_wrap=True)
+    table = Table(title="issues per check", title_justify="left")
+    table.add_column("check")
+    table.add_column("errors (before -> after)", justify="right")
+    table.add_column("warnings (before -> after)", justify="right")
+    counts = {(when, sev): report.per_check(when, sev) for when in ("before", "after") for sev in ("error", "warning")}
+    for check in report.checks:
+        table.add_row(check, *(f"{counts['before', sev].get(check, 0)} -> {counts['after', sev].get(check, 0)}"
+                               for sev in ("error", "warning")))
+    console.print(table)
+    status = Table(title="papers per status", title_justify="left")
+    status.add_column("status")
+    status.add_column("before", justify="right")
+    status.add_column("after", justify="right")
+    before, after = report.status_counts("before"), report.status_counts("after")
+    for name in ("ok", "repaired", "failed"):
+        status.add_row(name, str(before.get(name, 0)), str(after.get(name, 0)))
+    console.print(status)
+    for paper in report.changed:
+        errors = sorted({i.check for i in paper.after.issues if i.severity == "error"})
+        why = f" ({', '.join(errors)})" if errors else ""
+        console.print(f"changed: {paper.arxiv_id} {paper.before.status} -> {paper.after.status}{why}",
+                      markup=False, highlight=False, soft_wrap=True)
+    if report.dry_run:
+        console.print("dry run: nothing rewritten", markup=False)
+    else:
+        console.print(f"rewrote {len(report.rewritten)} file(s)", markup=False)

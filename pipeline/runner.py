@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from pipeline.models import (
     Digest,
     Paper,
     PaperDocument,
+    ParseWarning,
     Provenance,
     Summary,
     Translation,
@@ -43,6 +43,7 @@ from pipeline.paper_job import RunContext, process_paper
 from pipeline.stages.caller import ModelCaller
 from pipeline.stages.detect import detect_fields
 from pipeline.stages.settings import StageSettings
+from pipeline.validate.document import failures_per_check, first_attempt_failures, status_counts
 
 
 class RunSummary(BaseModel):
@@ -59,7 +60,9 @@ class RunSummary(BaseModel):
     papers: int
     papers_in_digest: int
     status_counts: dict[str, int]
-    failures_per_check: dict[str, int]
+    failures_per_check: dict[str, int] = Field(description="error issues per check after repair")
+    failures_per_check_first_attempt: dict[str, int] = Field(
+        default_factory=dict, description="error issues per check on every field's first answer, before any re-ask")
     model_calls: int
     cache_hits: int
     retries: int
@@ -68,6 +71,7 @@ class RunSummary(BaseModel):
     cost: float | None = Field(None, description="unknown (no price table) is null, never 0")
     wall_seconds: float
     parse_warnings: int
+    warnings: list[str] = Field(default_factory=list, description="parse warnings, 'line N [id]: message'")
 
 
 @dataclass
@@ -105,7 +109,7 @@ def run_digest(digest: Digest, loaded: LoadedConfig, provider: Provider, cache: 
     caller = ModelCaller(provider, cache, events, policy, force_stages)
     ctx = RunContext(caller, StageSettings.resolve(loaded, "translate"),
                      StageSettings.resolve(loaded, "resummarize"), config.validation.max_repairs,
-                     uuid.uuid4().hex[:12])
+                     uuid.uuid4().hex[:12], generate=StageSettings.resolve(loaded, "generate"))
     out_dir = output_dir(out_root, digest.path)
     events.emit(Event("run_started", "run", "", detail=str(len(papers))))
     documents = _run_papers(papers, ctx, out_dir, concurrency or provider.max_concurrency, on_paper)
@@ -158,16 +162,23 @@ def _summary(digest: Digest, loaded: LoadedConfig, ctx: RunContext, documents: l
     usage = Usage()
     for doc in documents:
         usage = usage.add(doc.provenance.usage)
-    failures = Counter(i.check for d in documents for i in d.validation.issues if i.severity == "error")
-    status = Counter(d.validation.status for d in documents)
+    validations = [d.validation for d in documents]
+    stages = [s for s in (ctx.translate, ctx.resummarize, ctx.generate) if s is not None]
     return RunSummary(
         run_id=ctx.run_id, digest=Path(digest.path).name, started_at=started.isoformat(timespec="seconds"),
         config_hash=loaded.config.digest(), provider=ctx.caller.provider.name,
-        models={s.name: s.model for s in (ctx.translate, ctx.resummarize)},
-        prompts={s.name: f"{s.prompt.name}@{s.prompt.short_hash}" for s in (ctx.translate, ctx.resummarize)},
+        models={s.name: s.model for s in stages},
+        prompts={s.name: f"{s.prompt.name}@{s.prompt.short_hash}" for s in stages},
         papers=len(documents), papers_in_digest=len(digest.papers),
-        status_counts={k: status.get(k, 0) for k in ("ok", "repaired", "failed")},
-        failures_per_check=dict(sorted(failures.items())), model_calls=events.count("executed"),
+        status_counts=status_counts(validations), failures_per_check=failures_per_check(validations),
+        failures_per_check_first_attempt=first_attempt_failures(validations), model_calls=events.count("executed"),
         cache_hits=events.count("cache_hit"), retries=events.count("retried"),
         prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
-        wall_seconds=round(wall, 3), parse_warnings=len(digest.warnings))
+        wall_seconds=round(wall, 3), parse_warnings=len(digest.warnings),
+        warnings=[_warning_line(w) for w in digest.warnings])
+
+
+def _warning_line(warning: ParseWarning) -> str:
+    where = f"line {warning.line}" if warning.line else "file"
+    paper = f" [{warning.paper_id}]" if warning.paper_id else ""
+    return f"{where}{paper}: {warning.message}"

@@ -64,7 +64,9 @@ def test_echoed_chinese_is_reasked_then_reported_failed(repo: Path, tmp_path: Pa
                   "--set", "providers.fake-echo.stages.translate.prompt=translate-chat",
                   "--set", "providers.fake-echo.stages.translate.repair_prompt=translate-chat-repair",
                   "--set", "providers.fake-echo.stages.resummarize.model=m",
-                  "--set", "providers.fake-echo.stages.resummarize.prompt=resummarize-chat")
+                  "--set", "providers.fake-echo.stages.resummarize.prompt=resummarize-chat",
+                  "--set", "providers.fake-echo.stages.generate.model=m",
+                  "--set", "providers.fake-echo.stages.generate.prompt=generate-chat")
     assert result.exit_code == 1, result.output
     doc = json.loads((tmp_path / "out" / "seed-digest" / "papers" / "2601.16302.json").read_text(encoding="utf-8"))
     assert doc["validation"]["status"] == "failed"

@@ -7,6 +7,7 @@ stores the reply and emits ``executed`` / ``cache_hit`` / ``retried`` events.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,17 +65,22 @@ class ModelCaller:
         if stage not in self.force_stages:
             stored = self.cache.get(key)
             if stored is not None:
-                self.events.emit(Event("cache_hit", stage, paper_id, field_name))
+                original = Usage(**stored.get("usage", {}))
+                self.events.emit(Event("cache_hit", stage, paper_id, field_name, seconds=stored.get("seconds"),
+                                       tokens=(original.prompt_tokens, original.completion_tokens)))
                 return CallResult(stored["text"], stored.get("finish_reason", "stop"), Usage(),
-                                  Usage(**stored.get("usage", {})), cached=True, cache_key=key)
+                                  original, cached=True, cache_key=key)
+        started = time.perf_counter()
         response = call_with_retry(self.provider, request, self.retry,
                                    on_retry=lambda attempt, exc, wait: self.events.emit(
                                        Event("retried", stage, paper_id, field_name,
                                              f"attempt {attempt}: {exc} (waiting {wait:.1f}s)")))
         usage = _usage(response)
+        seconds = round(time.perf_counter() - started, 6)
         self.cache.set(key, {"text": response.text, "finish_reason": response.finish_reason,
-                             "usage": usage.model_dump()})
-        self.events.emit(Event("executed", stage, paper_id, field_name))
+                             "usage": usage.model_dump(), "seconds": seconds})
+        self.events.emit(Event("executed", stage, paper_id, field_name, seconds=seconds,
+                               tokens=(usage.prompt_tokens, usage.completion_tokens)))
         return CallResult(response.text, response.finish_reason, usage, usage, cached=False, cache_key=key)
 
 

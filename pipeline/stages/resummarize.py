@@ -7,6 +7,7 @@ import re
 from pipeline.models import Paper, Translation
 from pipeline.stages.caller import CallResult, ModelCaller
 from pipeline.stages.settings import StageSettings
+from pipeline.stages.translate import resample
 
 STAGE_VERSION = "1"
 
@@ -22,7 +23,7 @@ def resummarize(caller: ModelCaller, settings: StageSettings, paper: Paper, tran
                            field_name="summary")
     variables |= {"previous": previous, "problems": "\n".join(f"- {p}" for p in problems or [])}
     prompt = settings.repair_prompt or settings.prompt
-    overrides = {} if settings.repair_prompt else {"temperature": 0.7, "seed": attempt}
+    overrides = resample(attempt) if settings.repair_prompt else {"temperature": 0.7, "seed": attempt}
     return caller.call(stage="resummarize", stage_version=STAGE_VERSION, prompt=prompt,
                        model=settings.model, variables=variables, paper_id=paper.arxiv_id,
                        field_name="summary", **overrides)

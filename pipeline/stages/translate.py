@@ -45,16 +45,24 @@ def repair_field(caller: ModelCaller, settings: StageSettings, paper: Paper, fie
 
     Uses the stage's ``repair_prompt``; without one, the normal prompt is sampled again at
     temperature 0.7 with seed ``attempt`` so the retry can differ from the greedy first answer.
+    Re-asks after the first (``attempt`` > 1) are sampled the same way with the repair prompt too:
+    a greedy model given the same failed output would answer (and the cache return) the same.
     """
     variables = _variables(paper, field, source) | {
         "previous": previous, "problems": "\n".join(f"- {p}" for p in problems)}
     if settings.repair_prompt is not None:
         return [caller.call(stage="translate", stage_version=STAGE_VERSION, prompt=settings.repair_prompt,
                             model=settings.model, variables=variables, paper_id=paper.arxiv_id,
-                            field_name=field)]
+                            field_name=field, **resample(attempt))]
     return [caller.call(stage="translate", stage_version=STAGE_VERSION, prompt=settings.prompt,
                         model=settings.model, variables=variables, paper_id=paper.arxiv_id,
                         field_name=field, temperature=0.7, seed=attempt)]
+
+
+def resample(attempt: int) -> dict[str, float | int]:
+    """Sampling overrides for re-ask number ``attempt`` with a repair prompt: none for the first
+    (greedy), temperature 0.7 with seed ``attempt`` after it."""
+    return {"temperature": 0.7, "seed": attempt} if attempt > 1 else {}
 
 
 def join_results(results: list[CallResult]) -> tuple[str, Usage]:

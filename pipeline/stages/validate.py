@@ -9,7 +9,7 @@ directly, so validators can change without invalidating any cached model reply.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipeline.models import Usage, ValidationIssue
 
@@ -21,13 +21,15 @@ Reask = Callable[[int, str, list[ValidationIssue]], tuple[str, Usage, bool]]
 @dataclass
 class FieldOutcome:
     """The kept answer for one field: ``text``, its remaining ``issues``, ``attempts`` made
-    (1 = first answer only), whether a re-ask fixed it (``repaired``), the usage of the re-asks."""
+    (1 = first answer only), whether a re-ask fixed it (``repaired``), the usage of the re-asks,
+    and ``first_issues``: the issues of the first answer, before any re-ask."""
 
     text: str
     issues: list[ValidationIssue]
     attempts: int
     repaired: bool
     repair_usage: Usage
+    first_issues: list[ValidationIssue] = field(default_factory=list)
 
     @property
     def errors(self) -> list[ValidationIssue]:
@@ -40,7 +42,8 @@ def errors_of(issues: list[ValidationIssue]) -> list[ValidationIssue]:
 
 def validate_with_repair(first_text: str, check: Check, reask: Reask, max_repairs: int) -> FieldOutcome:
     """Check ``first_text``; re-ask up to ``max_repairs`` times while errors remain (see module doc)."""
-    best = FieldOutcome(first_text, check(first_text), 1, False, Usage())
+    first_issues = check(first_text)
+    best = FieldOutcome(first_text, first_issues, 1, False, Usage(), first_issues)
     usage, attempts = Usage(), 1
     current_text, current_issues = best.text, best.issues
     while errors_of(current_issues) and attempts <= max_repairs:
@@ -48,7 +51,8 @@ def validate_with_repair(first_text: str, check: Check, reask: Reask, max_repair
         usage, attempts = usage.add(spent), attempts + 1
         current_issues = check(current_text)
         if len(errors_of(current_issues)) < len(best.errors):
-            best = FieldOutcome(current_text, current_issues, attempts, not errors_of(current_issues), usage)
+            best = FieldOutcome(current_text, current_issues, attempts, not errors_of(current_issues), usage,
+                                first_issues)
     best.attempts, best.repair_usage = attempts, usage
     return best
 

@@ -6,9 +6,11 @@ See :mod:`pipeline.validate.checks` for every check, its threshold and severity,
 
 from pipeline.validate.checks import (
     CHECK_NAMES,
+    GENERATED_CHECKS,
     SUMMARY_CHECKS,
     SUMMARY_FIELD,
     TRANSLATION_CHECKS,
+    check_generated,
     check_summary,
     check_translation,
 )
@@ -16,9 +18,11 @@ from pipeline.validate.numbers import extract_number_tokens, extract_numbers
 
 __all__ = [
     "CHECK_NAMES",
+    "GENERATED_CHECKS",
     "SUMMARY_CHECKS",
     "SUMMARY_FIELD",
     "TRANSLATION_CHECKS",
+    "check_generated",
     "check_summary",
     "check_translation",
     "extract_number_tokens",

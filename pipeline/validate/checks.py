@@ -1,6 +1,7 @@
 """Deterministic checks for translated fields and the English re-summary (no model calls).
 
-Entry points: :func:`check_translation` and :func:`check_summary`; both return a list of
+Entry points: :func:`check_translation`, :func:`check_summary` and :func:`check_generated` (a
+field written from the abstract because its source was missing); each returns a list of
 :class:`~pipeline.models.ValidationIssue` (empty = passed). Each check has a stable name
 (:data:`CHECK_NAMES`) and its own small function ``check_<name>``; ``error`` means the output is
 wrong and should be re-asked, ``warning`` means a doubtful signal a reader may want to see.
@@ -66,9 +67,11 @@ __all__ = [
     "CHECK_NAMES",
     "TRANSLATION_CHECKS",
     "SUMMARY_CHECKS",
+    "GENERATED_CHECKS",
     "SUMMARY_FIELD",
     "check_translation",
     "check_summary",
+    "check_generated",
 ]
 
 CHECK_NAMES: tuple[str, ...] = (
@@ -80,6 +83,11 @@ TRANSLATION_CHECKS: tuple[str, ...] = (
     "length", "placeholder", "latex_balance",
 )
 SUMMARY_CHECKS: tuple[str, ...] = (
+    "schema", "language", "residual_cjk", "unchanged", "invented_numbers", "length",
+    "placeholder", "latex_balance",
+)
+#: Checks of a field written from the abstract because its source was missing or a placeholder.
+GENERATED_CHECKS: tuple[str, ...] = (
     "schema", "language", "residual_cjk", "unchanged", "invented_numbers", "length",
     "placeholder", "latex_balance",
 )
@@ -427,3 +435,26 @@ def check_summary(text: str | None, abstract: str,
             + check_summary_unchanged(field, text, abstract)
             + check_invented_numbers(field, text, sources) + check_summary_length(field, text)
             + check_placeholder(field, text) + check_latex_balance(field, text))
+
+
+# --------------------------------------------------------------------------- generated fields
+
+def check_generated(field: str, text: str | None, abstract: str) -> list[ValidationIssue]:
+    """Run every check on an English field written from the abstract (no usable source field).
+
+    Used when the digest's field is missing or a failure placeholder and the ``generate`` stage
+    wrote it from the abstract. Summary-style checks against the abstract: ``schema``,
+    ``language``, ``residual_cjk``, ``unchanged`` (the whole abstract copied), ``invented_numbers``
+    (every figure must be in the abstract), ``length`` (the translation bounds for the field, and
+    no mid-sentence stop; no ratio: there is no source to compare with), ``placeholder`` and
+    ``latex_balance``. Issues carry ``field="translation.<field>"``.
+    """
+    path, name = _field_path(field)
+    issues = check_schema(path, text)
+    if issues:
+        return issues
+    return (check_language(path, text) + check_residual_cjk(path, text)
+            + check_summary_unchanged(path, text, abstract)
+            + check_invented_numbers(path, text, [abstract or ""])
+            + check_translation_length(path, text, None, name)
+            + check_placeholder(path, text) + check_latex_balance(path, text))

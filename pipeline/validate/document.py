@@ -1,0 +1,137 @@
+"""Validation of a whole paper document, with no model call.
+
+:func:`revalidate` recomputes a written paper's ``validation`` block from the document alone.
+The run builds its final block through the same function (``pipeline.paper_job``), so a run and
+a later ``digest-pipeline validate`` agree exactly, and ``revalidate`` is idempotent.
+
+What is recomputed and what is carried over:
+
+- ``translation.<field>`` translated from a non-English source: :func:`check_translation`
+  against ``source[<field>].text``; a field copied from an English source (translate note
+  ``source already English: copied``) is not checked;
+- a field written from the abstract (generate note ``generated from the abstract: ...``, or any
+  text where the source is ``missing``/``source_failed``): :func:`check_generated`;
+- ``summary.tldr``: :func:`check_summary` against the abstract and the translation;
+- carried over because the document cannot show them again: issues whose check is not one of
+  the deterministic :data:`CHECK_NAMES` (``source_missing``, ``source_failed``, ``provider``...),
+  and the issues of a generated field whose text was rejected (left None: the rejected text is
+  not in the document); ``attempts`` and ``first_attempt_failures``.
+
+Status: ``failed`` if any error remains; else ``repaired`` if any field took more than one
+answer, a field was generated from the abstract, or the TL;DR fell back to the abstract; else ``ok``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from pipeline.models import SUMMARY_FIELDS, PaperDocument, Validation, ValidationIssue
+from pipeline.validate.checks import (
+    CHECK_NAMES,
+    SUMMARY_FIELD,
+    check_generated,
+    check_summary,
+    check_translation,
+)
+
+COPIED_NOTE = "source already English: copied"
+GENERATED_PREFIX = "generated from the abstract"
+FALLBACK_PREFIX = "fallback"
+STATUSES: tuple[str, ...] = ("ok", "repaired", "failed")
+
+
+def _notes(document: PaperDocument, stage: str) -> dict[str, str]:
+    prov = document.provenance.stages.get(stage)
+    return prov.notes if prov is not None else {}
+
+
+def generated_fields(document: PaperDocument) -> set[str]:
+    """Fields the ``generate`` stage wrote (or tried to write) from the abstract."""
+    return {f for f, note in _notes(document, "generate").items() if note.startswith(GENERATED_PREFIX)}
+
+
+def _is_recomputed(issue: ValidationIssue, rejected: set[str]) -> bool:
+    """True for an issue :func:`revalidate` computes again from the document."""
+    if issue.check not in CHECK_NAMES:
+        return False
+    return issue.field not in {f"translation.{name}" for name in rejected}
+
+
+def _field_issues(document: PaperDocument, name: str, generated: set[str],
+                  unfinished: bool) -> list[ValidationIssue]:
+    text = getattr(document.translation, name)
+    source = document.source.get(name)
+    if _notes(document, "translate").get(name) == COPIED_NOTE:
+        return []
+    if name in generated or (source is not None and source.status != "ok"):
+        if text is None:  # rejected generated text (its issues are carried), or nothing generated at all
+            return []
+        return check_generated(name, text, document.abstract)
+    if text is None and unfinished:
+        return []  # the pipeline stopped before this field (a paper-level error says why)
+    return check_translation(name, text, source.text if source is not None else None)
+
+
+def revalidate(document: PaperDocument) -> Validation:
+    """The ``validation`` block of ``document`` recomputed with no model call (module docstring)."""
+    old = document.validation
+    generated = generated_fields(document)
+    rejected = {name for name in generated if getattr(document.translation, name) is None}
+    carried = [i for i in old.issues if not _is_recomputed(i, rejected)]
+    unfinished = any(i.field == "paper" and i.severity == "error" for i in carried)
+    field_paths = {f"translation.{name}" for name in SUMMARY_FIELDS} | {SUMMARY_FIELD}
+    issues = [i for i in carried if i.field not in field_paths]
+    for name in SUMMARY_FIELDS:
+        path = f"translation.{name}"
+        kept = [i for i in carried if i.field == path]
+        if name in rejected and not any(i.severity == "error" for i in kept):
+            kept.append(ValidationIssue(field=path, check="schema", severity="error",
+                                        message="no English text: every text generated from the "
+                                                "abstract failed validation"))
+        issues += kept + _field_issues(document, name, generated, unfinished)
+    issues += [i for i in carried if i.field == SUMMARY_FIELD]
+    if not (unfinished and document.summary.tldr is None):
+        issues += check_summary(document.summary.tldr, document.abstract, document.translation)
+    return Validation(status=status_of(document, issues), issues=issues, attempts=dict(old.attempts),
+                      first_attempt_failures=dict(old.first_attempt_failures))
+
+
+def status_of(document: PaperDocument, issues: list[ValidationIssue]) -> str:
+    """``failed`` / ``repaired`` / ``ok`` (see the module docstring)."""
+    if any(i.severity == "error" for i in issues):
+        return "failed"
+    if any(n > 1 for n in document.validation.attempts.values()):
+        return "repaired"
+    if generated_fields(document):
+        return "repaired"
+    if any(note.startswith(FALLBACK_PREFIX) for note in _notes(document, "resummarize").values()):
+        return "repaired"
+    return "ok"
+
+
+def error_counts(issues: Iterable[ValidationIssue]) -> dict[str, int]:
+    """Error issues per check, sorted by check name."""
+    return dict(sorted(Counter(i.check for i in issues if i.severity == "error").items()))
+
+
+# --------------------------------------------------------------------------- run-level counts
+
+def status_counts(validations: Iterable[Validation]) -> dict[str, int]:
+    """Papers per status (every status present, zero included)."""
+    counts = Counter(v.status for v in validations)
+    return {s: counts.get(s, 0) for s in STATUSES}
+
+
+def failures_per_check(validations: Iterable[Validation], severity: str = "error") -> dict[str, int]:
+    """Issues of ``severity`` per check over all papers, sorted by check name."""
+    counts = Counter(i.check for v in validations for i in v.issues if i.severity == severity)
+    return dict(sorted(counts.items()))
+
+
+def first_attempt_failures(validations: Iterable[Validation]) -> dict[str, int]:
+    """Error issues per check on the first answer of every field, before any re-ask."""
+    total: Counter[str] = Counter()
+    for v in validations:
+        total.update(v.first_attempt_failures)
+    return dict(sorted((k, n) for k, n in total.items() if n))

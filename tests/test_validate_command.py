@@ -1,0 +1,215 @@
+"""``digest-pipeline validate`` and ``revalidate``: a run and a later validate agree exactly; edits
+to a written paper are caught; bad paths and broken files are one line, exit 2, nothing rewritten."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.models import PaperDocument
+from pipeline.validate.document import revalidate
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = REPO / "samples" / "seed-digest.md"
+FALLBACKS = REPO.parent / "shared" / "data" / "synthetic" / "01-all-placeholder-fallbacks.jsonl"
+IDS = "2601.16272,2601.16302,2601.16333,2601.16378"
+EDITED = "2601.16302"
+runner = CliRunner()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    """The fake provider only, with the repo's prompts (other providers' prompts play no part)."""
+    data = {
+        "provider": "fake",
+        "prompts_dir": str(REPO / "prompts"),
+        "providers": {"fake": {"settings": {}, "stages": {
+            "translate": {"model": "fake-model", "prompt": "translate-chat", "repair_prompt": "translate-chat-repair"},
+            "resummarize": {"model": "fake-model", "prompt": "resummarize-chat"},
+            "generate": {"model": "fake-model", "prompt": "generate-chat"},
+        }}},
+        "cache": {"dir": str(tmp_path / "cache")},
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def _run(config: Path, out: Path, digest: Path, *args: str) -> Path:
+    result = runner.invoke(app, ["run", str(digest), "--config", str(config), "--out", str(out), *args])
+    assert result.exit_code == 0, result.output
+    stem = digest.name.removesuffix(".md").removesuffix(".jsonl")
+    return out / stem
+
+
+def _validate(*args: str):
+    return runner.invoke(app, ["validate", *args])
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*.json"))}
+
+
+def _load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_run_then_revalidate_every_document_is_identical(config: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    folders = [_run(config, out, SEED)]
+    if FALLBACKS.is_file():  # every source field a failure placeholder: all generated from the abstract
+        folders.append(_run(config, out, FALLBACKS))
+    checked = 0
+    for folder in folders:
+        for path in sorted((folder / "papers").glob("*.json")):
+            raw = _load(path)
+            document = PaperDocument.model_validate(raw)
+            assert revalidate(document).model_dump(mode="json") == raw["validation"], path.name
+            checked += 1
+    assert checked == 129 + 4 * (len(folders) - 1)
+    before = _snapshot(out)
+    result = _validate(str(out))  # outputs/, holding each digest's output folder
+    assert result.exit_code == 0, result.output
+    assert f"validated {checked} paper(s)" in result.stdout and "rewrote 0 file(s)" in result.stdout
+    assert _snapshot(out) == before
+    run = _load(folders[-1] / "run.json")
+    assert "failures_per_check_first_attempt" in run and run["status_counts"]["failed"] == 0
+    if len(folders) > 1:
+        assert run["status_counts"] == {"ok": 0, "repaired": 4, "failed": 0}
+
+
+def _edit_translation(folder: Path, arxiv_id: str = EDITED) -> Path:
+    path = folder / "papers" / f"{arxiv_id}.json"
+    raw = _load(path)
+    raw["translation"]["method"] += " 该方法联合学习全局模板和任务模型。"
+    path.write_text(json.dumps(raw, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def test_validate_catches_chinese_edited_into_a_translation(config: Path, tmp_path: Path) -> None:
+    folder = _run(config, tmp_path / "out", SEED, "--ids", IDS)
+    assert _load(folder / "run.json")["status_counts"] == {"ok": 4, "repaired": 0, "failed": 0}
+    edited = _edit_translation(folder)
+    before = _snapshot(folder)
+
+    result = _validate(str(folder))
+    assert result.exit_code == 1, result.output
+    doc = _load(edited)
+    assert doc["validation"]["status"] == "failed"
+    errors = {(i["field"], i["check"]) for i in doc["validation"]["issues"] if i["severity"] == "error"}
+    assert errors == {("translation.method", "residual_cjk")}
+    assert "该方法" in doc["translation"]["method"]  # only the validation block is rewritten
+    after = _snapshot(folder)
+    changed = {name for name in before if before[name] != after[name]}
+    assert changed == {f"papers/{EDITED}.json", "digest.json", "run.json"}
+    run = _load(folder / "run.json")
+    assert run["status_counts"] == {"ok": 3, "repaired": 0, "failed": 1}
+    assert run["failures_per_check"] == {"residual_cjk": 1}
+    digest = _load(folder / "digest.json")
+    assert digest["run"]["status_counts"] == run["status_counts"]
+    statuses = {p["arxiv_id"]: p["validation"]["status"] for p in digest["papers"]}
+    assert statuses == {"2601.16272": "ok", EDITED: "failed", "2601.16333": "ok", "2601.16378": "ok"}
+    assert [p["arxiv_id"] for p in digest["papers"]] == IDS.split(",")  # input order kept
+    assert "residual_cjk" in result.stdout and "0 -> 1" in result.stdout
+    assert f"{EDITED} ok -> failed (residual_cjk)" in result.stdout
+
+    again = _validate(str(folder))  # idempotent: nothing left to rewrite, still failed
+    assert again.exit_code == 1 and "rewrote 0 file(s)" in again.stdout
+    assert _snapshot(folder) == after
+
+
+def test_dry_run_and_json_report_without_rewriting(config: Path, tmp_path: Path) -> None:
+    folder = _run(config, tmp_path / "out", SEED, "--ids", IDS)
+    _edit_translation(folder)
+    before = _snapshot(folder)
+    result = _validate(str(folder), "--dry-run", "--json")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["dry_run"] is True and report["rewritten"] == []
+    assert report["papers"] == 4
+    assert report["status_counts"] == {"before": {"ok": 4, "repaired": 0, "failed": 0},
+                                       "after": {"ok": 3, "repaired": 0, "failed": 1}}
+    assert report["failures_per_check"] == {"before": {}, "after": {"residual_cjk": 1}}
+    assert report["failed"] == [EDITED]
+    assert report["changed"][0]["arxiv_id"] == EDITED and report["changed"][0]["errors"] == ["residual_cjk"]
+    assert _snapshot(folder) == before
+
+
+def test_single_paper_file_updates_the_aggregates(config: Path, tmp_path: Path) -> None:
+    folder = _run(config, tmp_path / "out", SEED, "--ids", IDS)
+    edited = _edit_translation(folder)
+    result = _validate(str(edited))
+    assert result.exit_code == 1, result.output
+    assert "validated 1 paper(s)" in result.stdout
+    assert _load(edited)["validation"]["status"] == "failed"
+    assert _load(folder / "run.json")["status_counts"] == {"ok": 3, "repaired": 0, "failed": 1}
+    other = _validate(str(folder / "papers" / "2601.16272.json"))
+    assert other.exit_code == 0, other.output
+
+
+def test_garbage_json_is_one_line_exit_2_and_nothing_rewritten(config: Path, tmp_path: Path) -> None:
+    folder = _run(config, tmp_path / "out", SEED, "--ids", IDS)
+    _edit_translation(folder)  # would be rewritten, were the folder valid
+    garbage = folder / "papers" / "2601.99999.json"
+    garbage.write_text('{"arxiv_id": "2601.99999", "title": ', encoding="utf-8")
+    before = _snapshot(folder.parent) | {"garbage": garbage.read_bytes()}
+
+    for target in (folder, garbage):
+        result = _validate(str(target))
+        assert result.exit_code == 2, result.output
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in result.stderr
+        assert "2601.99999.json" in lines[0] and "not valid JSON" in lines[0]
+    assert _snapshot(folder.parent) | {"garbage": garbage.read_bytes()} == before
+
+
+def test_json_that_is_not_a_paper_document_names_what_is_wrong(tmp_path: Path) -> None:
+    wrong = tmp_path / "paper.json"
+    wrong.write_text(json.dumps({"arxiv_id": "2601.00001", "title": "x"}), encoding="utf-8")
+    result = _validate(str(wrong))
+    assert result.exit_code == 2
+    line = result.stderr.strip()
+    assert len(line.splitlines()) == 1 and "paper.json" in line and "not a valid paper document" in line
+    assert "url" in line  # the first missing field is named
+    assert json.loads(wrong.read_text(encoding="utf-8")) == {"arxiv_id": "2601.00001", "title": "x"}
+
+
+@pytest.mark.parametrize("make", ["missing", "empty-folder"])
+def test_a_path_that_is_not_an_output_is_exit_2(tmp_path: Path, make: str) -> None:
+    target = tmp_path / "nope"
+    if make == "empty-folder":
+        target.mkdir()
+    result = _validate(str(target))
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "nope" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_run_summary_table_shows_failures_before_and_after_repair(config: Path, tmp_path: Path) -> None:
+    register = __import__("pipeline.llm.base", fromlist=["register_provider"]).register_provider
+    from pipeline.llm.fake import FakeProvider, template_responder
+
+    def echo_once(request):
+        if request.tags.get("paper") == EDITED and request.tags.get("field") == "method" \
+                and not request.variables.get("previous"):
+            return str(request.variables["source"])
+        return template_responder(request)
+
+    register("fake-echo-once", lambda settings: FakeProvider(responder=echo_once))
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["providers"]["fake-echo-once"] = data["providers"]["fake"]
+    data["provider"] = "fake-echo-once"
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    result = runner.invoke(app, ["run", str(SEED), "--config", str(config), "--out", str(tmp_path / "out"),
+                                 "--ids", EDITED])
+    assert result.exit_code == 0, result.output
+    assert "first -> final" in result.stderr
+    assert "residual_cjk" in result.stderr and "1 -> 0" in result.stderr
+    run = _load(tmp_path / "out" / "seed-digest" / "run.json")
+    assert run["status_counts"]["repaired"] == 1
+    assert run["failures_per_check_first_attempt"]["residual_cjk"] == 1 and run["failures_per_check"] == {}
