@@ -4,22 +4,33 @@
     .venv/bin/python bench/run_bench.py --local 5       # plus the embedded models on 5 papers
 
 Figures: parse time of the sample and the largest real digest; pipeline overhead per paper with a
-zero-latency fake provider (cold, i.e. every call executed, and warm, all cache hits); and with
+zero-latency fake provider (cold, i.e. every call executed, and warm, all cache hits; the
+``overhead:`` rows measure run_digest alone, best of ``--repeat``, warm also in a fresh process); and with
 ``--local N`` the embedded models' wall time per paper and generation tokens/s.
+
+The ``openai provider`` rows run the ``openai`` provider against the loopback test server
+(``tests/support/fake_openai_server.py``, answering like the fake provider so nothing is re-asked,
+200 ms per reply) at concurrency 16: wall time against the ideal (model calls x latency /
+concurrency) and the statuses (``--no-openai`` skips them).
+The server runs in a child process: in this one it would share the GIL with the pipeline.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # support.fake_openai_server, support.pipeline_responder
 
 from pipeline.app import RunOptions, execute_run  # noqa: E402
 from pipeline.parse import parse_digest  # noqa: E402
@@ -58,6 +69,93 @@ def bench_fake(rows: list[tuple[str, str, str]]) -> None:
                          f"{seconds:.2f} s total, {seconds / s.papers * 1000:.1f} ms/paper"))
 
 
+_OVERHEAD_RUNS = """
+import json, sys
+from pathlib import Path
+sys.path.insert(0, {repo!r})
+from pipeline.app import RunOptions, execute_run
+options = RunOptions(config=Path({config!r}), provider="fake", out_dir=Path({out!r}), cache_dir=Path({cache!r}),
+                     concurrency=1)
+for _ in range({runs}):
+    r = execute_run(Path({seed!r}), options)
+    in_calls = sum(e.seconds or 0.0 for e in r.events.events if e.kind == "executed")
+    print(json.dumps([r.summary.wall_seconds, in_calls, r.summary.model_calls, r.summary.papers]))
+"""
+
+
+def _overhead_runs(out: Path, cache: Path, runs: int) -> list[tuple[float, float, int, int]]:
+    """``runs`` zero-latency fake runs, concurrency 1, in one fresh interpreter: per run (pipeline
+    seconds = run_digest's wall time, the part spent inside model calls, calls executed, papers)."""
+    import json
+    import subprocess
+
+    code = _OVERHEAD_RUNS.format(repo=str(REPO), seed=str(SEED), config=str(REPO / "config.yaml"), out=str(out),
+                                 cache=str(cache), runs=runs)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return [tuple(json.loads(line)) for line in done.stdout.strip().splitlines()[-runs:]]
+
+
+def bench_overhead(rows: list[tuple[str, str, str]], repeat: int) -> None:
+    """Pipeline overhead with a zero-latency fake provider (issue 5 targets: cold < 2 ms/paper,
+    warm re-run of the sample < 1 s). Pipeline time is ``run_digest``'s wall time (``run.json``
+    wall_seconds: no interpreter start, imports, config load or parse); best of ``repeat``, each
+    in a fresh interpreter. Cold = empty cache, every call executed by the fake (the time inside
+    its calls, reply building included, is shown apart); warm = every call a cache hit, right
+    after the cold run in the same process (validation answers memoized) and in a fresh process
+    (nothing memoized: a second ``digest-pipeline run``)."""
+    cold, warm, fresh = [], [], []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            out, cache = Path(tmp) / "out", Path(tmp) / "cache"
+            first, second = _overhead_runs(out, cache, 2)
+            cold.append(first)
+            warm.append(second)
+            fresh.append(_overhead_runs(out, cache, 1)[0])
+    for label, runs in (("cold", cold), ("warm, same process", warm), ("warm, fresh process", fresh)):
+        seconds, in_calls, calls, papers = min(runs)
+        outside = f", {(seconds - in_calls) * 1000 / papers:.2f} ms/paper outside model calls" if calls else ""
+        rows.append((f"overhead: fake {label}", f"{papers} papers, {calls} calls",
+                     f"{seconds:.3f} s, {seconds * 1000 / papers:.2f} ms/paper{outside}"))
+
+
+def _serve(latency: float, conn) -> None:  # child process: the loopback OpenAI-compatible server
+    from support.fake_openai_server import FakeOpenAIServer
+    from support.pipeline_responder import pipeline_responder
+
+    with FakeOpenAIServer(responder=pipeline_responder, latency=latency, models=None) as server:
+        conn.send(server.base_url)
+        conn.recv()  # until the parent says stop
+
+
+@contextmanager
+def _test_server(latency: float) -> Iterator[str]:
+    """The test server in a child process; yields its base URL."""
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=_serve, args=(latency, child), daemon=True)
+    process.start()
+    try:
+        yield parent.recv()
+    finally:
+        parent.send("stop")
+        process.join(timeout=10)
+
+
+def bench_openai(rows: list[tuple[str, str, str]], latency: float = 0.2, concurrency: int = 16) -> None:
+    """The openai provider on the whole sample against the test server (module docstring)."""
+    with tempfile.TemporaryDirectory() as tmp, _test_server(latency) as base_url:
+        options = RunOptions(config=REPO / "config.yaml", provider="openai", base_url=base_url,
+                             model="fake-model", concurrency=concurrency, out_dir=Path(tmp) / "out",
+                             no_cache=True)
+        seconds, result = _time(lambda: execute_run(SEED, options))
+        s = result.summary
+        ideal = s.model_calls * latency / concurrency
+        rows.append((f"openai provider, test server {latency * 1000:.0f} ms, concurrency {concurrency}",
+                     f"{s.papers} papers, {s.model_calls} calls, {s.retries} retries",
+                     f"{seconds:.2f} s = {seconds / ideal:.3f}x ideal {ideal:.2f} s (calls x latency / concurrency)"))
+        rows.append(("openai provider, statuses", str(s.status_counts), str(s.failures_per_check)))
+
+
 def bench_local(rows: list[tuple[str, str, str]], n: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         options = RunOptions(config=REPO / "config.yaml", provider="local", out_dir=Path(tmp) / "out",
@@ -73,10 +171,15 @@ def bench_local(rows: list[tuple[str, str, str]], n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--local", type=int, default=0, help="also run the embedded models on N papers")
+    parser.add_argument("--no-openai", action="store_true", help="skip the openai-provider rows (~11 s)")
+    parser.add_argument("--repeat", type=int, default=3, help="overhead rows: best of N runs")
     args = parser.parse_args()
     rows: list[tuple[str, str, str]] = []
     bench_parse(rows)
     bench_fake(rows)
+    bench_overhead(rows, args.repeat)
+    if not args.no_openai:
+        bench_openai(rows)
     if args.local:
         bench_local(rows, args.local)
     widths = [max(len(r[i]) for r in rows + [("benchmark", "size", "result")]) for i in range(3)]

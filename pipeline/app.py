@@ -14,10 +14,12 @@ from pathlib import Path
 
 from pipeline.cache import CacheStore, DiskCacheStore, MemoryCacheStore
 from pipeline.config import BASE_VARIANT, MODEL_STAGES, LoadedConfig, load_config
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, PipelineError
+from pipeline.estimate import Estimate, estimate_run
 from pipeline.events import Event, EventLog
 from pipeline.llm import create_provider
 from pipeline.parse import parse_digest
+from pipeline.rerun import RerunResult, prepare_rerun, rerun_paper
 from pipeline.runner import RunResult, run_digest
 
 
@@ -109,3 +111,49 @@ def execute_run(digest_path: Path, options: RunOptions,
     finally:
         cache.close()
         provider.close()
+
+
+def execute_rerun(arxiv_id: str, digest_path: Path, options: RunOptions, from_stage: str | None = None,
+                  listener: Callable[[Event], None] | None = None) -> RerunResult:
+    """``digest-pipeline rerun``: check config, digest, paper and the previous outputs, then redo
+    that paper and update the outputs in place (:mod:`pipeline.rerun`). ``--from-stage validate``
+    builds no provider and opens no cache. Raises PipelineError subclasses."""
+    loaded = load_run_config(options)
+    digest = parse_digest(digest_path)
+    plan = prepare_rerun(digest, loaded, arxiv_id, loaded.resolve(loaded.config.run.out_dir), from_stage)
+    events = EventLog(listener=listener)
+    if not plan.needs_model:
+        return rerun_paper(plan, None, None, events)
+    provider = create_provider(loaded.config.provider, loaded.config.provider_settings())
+    cache = open_cache(loaded, options.no_cache)
+    try:
+        return rerun_paper(plan, provider, cache, events)
+    finally:
+        cache.close()
+        provider.close()
+
+
+def execute_estimate(digest_path: Path, options: RunOptions) -> Estimate:
+    """``run --dry-run``: check config and digest, then estimate calls, tokens and cost without
+    calling a model or writing anything (:mod:`pipeline.estimate`). The configured provider is
+    built only for its model identities (the cache keys); if it cannot be (no API key, model not
+    installed) the cache is not consulted and a note says why."""
+    loaded = load_run_config(options)
+    digest = parse_digest(digest_path)
+    notes: list[str] = []
+    try:
+        provider = create_provider(loaded.config.provider, loaded.config.provider_settings())
+    except PipelineError as exc:
+        provider = None
+        notes.append(f"cache not consulted (every call counted as needed): {exc}")
+    cache_dir = loaded.resolve(loaded.config.cache.dir)
+    use_cache = provider is not None and not options.no_cache and loaded.config.cache.enabled and cache_dir.is_dir()
+    cache = open_cache(loaded, False) if use_cache else None  # a missing cache is not created
+    try:
+        return estimate_run(digest, loaded, provider=provider, cache=cache, ids=options.ids, limit=options.limit,
+                            notes=notes)
+    finally:
+        if cache is not None:
+            cache.close()
+        if provider is not None:
+            provider.close()

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -87,7 +86,7 @@ def cache_key(*, stage: str, stage_version: str, prompt_hash: str, provider: str
         "request": {
             "kind": request.kind,
             "prompt": request.prompt,
-            "messages": [asdict(m) for m in request.messages],
+            "messages": [dict(vars(m)) for m in request.messages],  # asdict() without its deep copy
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
             "top_p": request.top_p,

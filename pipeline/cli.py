@@ -60,19 +60,31 @@ def run(
     overrides: SetOpt = None,
     variant: Annotated[Optional[str], typer.Option("--variant", help="apply a variant from the config's variants: section")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the run summary as JSON instead of a table")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="estimate calls, tokens and cost; call no model, write nothing")] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Run the nightly job: parse DIGEST, translate, re-summarize, validate, write JSON.
 
     Outputs go to OUT/<digest-stem>/: papers/<id>.json, digest.json, run.json, digest.en.md.
-    Every model reply is cached, so running again costs no model calls.
+    Every model reply is cached, so running again costs no model calls. Exit 0 every paper ok or
+    repaired, 1 some failed validation or were skipped (budget reached), 2 bad input or config.
     """
-    from pipeline.app import RunOptions, execute_run
-    from pipeline.report import print_run_summary, progress_listener
+    from pipeline.app import RunOptions, execute_estimate, execute_run
+    from pipeline.report import print_estimate, print_run_summary, progress_listener
 
     options = RunOptions(config=config, overrides=list(overrides or []), out_dir=out_dir, cache_dir=cache_dir,
                          no_cache=no_cache, limit=limit, ids=_split_ids(ids), provider=provider,
                          base_url=base_url, model=model, concurrency=concurrency, timeout=timeout, variant=variant)
+    if dry_run:
+        try:
+            estimate = execute_estimate(digest, options)
+        except PipelineError as exc:
+            _fail(exc, debug)
+        if as_json:
+            sys.stdout.write(estimate.model_dump_json(indent=2) + "\n")
+        else:
+            print_estimate(out, estimate)
+        return
     try:
         with progress_listener(err, disable=as_json) as listener:
             result = execute_run(digest, options, listener)
@@ -85,7 +97,65 @@ def run(
         out.print_json(result.summary.model_dump_json())
     else:
         print_run_summary(err, result)
-    raise typer.Exit(1 if result.summary.status_counts.get("failed") else 0)
+    counts = result.summary.status_counts
+    raise typer.Exit(1 if counts.get("failed") or counts.get("skipped") else 0)
+
+
+@app.command()
+def rerun(
+    arxiv_id: Annotated[str, typer.Argument(help="the paper's arXiv id, e.g. 2601.16302")],
+    digest: Annotated[Path, typer.Option("--digest", help="the digest the paper is in (Markdown or JSONL)")],
+    from_stage: Annotated[Optional[str], typer.Option(
+        "--from-stage", help="force this stage and the later ones past the cache: translate | generate | "
+                             "resummarize; validate = re-check the written paper, no model call "
+                             "[default: force nothing, use the cache wherever it applies]")] = None,
+    config: ConfigOpt = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="output root of the previous run; files are in OUT/<digest-stem>/ [default: outputs]")] = None,
+    cache_dir: CacheDirOpt = None,
+    no_cache: NoCacheOpt = False,
+    provider: ProviderOpt = None,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
+    concurrency: ConcurrencyOpt = None,
+    timeout: TimeoutOpt = None,
+    overrides: SetOpt = None,
+    variant: Annotated[Optional[str], typer.Option("--variant", help="apply a variant from the config's variants: section")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the paper document and run summary as JSON")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Redo one paper of a finished run and update its outputs in place, atomically.
+
+    Rewrites papers/<id>.json and updates digest.json (that paper's entry, run summary
+    recomputed), digest.en.md and run.json; no other file is touched. The output folder must hold
+    a previous run of DIGEST (else exit 2). Exit 0 the paper is ok or repaired, 1 it failed
+    validation, 2 bad input or config.
+    """
+    from pipeline.app import RunOptions, execute_rerun
+    from pipeline.parse.ids import normalize_arxiv_id
+    from pipeline.report import print_rerun
+
+    options = RunOptions(config=config, overrides=list(overrides or []), out_dir=out_dir, cache_dir=cache_dir,
+                         no_cache=no_cache, provider=provider, base_url=base_url, model=model,
+                         concurrency=concurrency, timeout=timeout, variant=variant)
+    try:
+        paper_id = normalize_arxiv_id(arxiv_id)
+    except ValueError as exc:
+        from pipeline.errors import ConfigError
+
+        _fail(ConfigError("ARXIV_ID", [str(exc)]), debug)
+    try:
+        result = execute_rerun(paper_id, digest, options, from_stage)
+    except PipelineError as exc:
+        _fail(exc, debug)
+    except KeyboardInterrupt:
+        err.print("interrupted: nothing was rewritten")
+        raise typer.Exit(130)
+    if as_json:
+        sys.stdout.write(json.dumps({"paper": result.document.model_dump(mode="json"), "run": result.summary},
+                                    ensure_ascii=False, indent=2) + "\n")
+    else:
+        print_rerun(err, result)
+    raise typer.Exit(result.exit_code)
 
 
 @app.command()

@@ -130,6 +130,25 @@ class RunConfig(_Strict):
     timeout: float | None = Field(None, gt=0, description="seconds per model request")
 
 
+class ModelPrice(_Strict):
+    """What a model costs, in USD per million tokens (``prices: {MODEL: {...}}``)."""
+
+    prompt_per_1m: float = Field(ge=0)
+    completion_per_1m: float = Field(ge=0)
+
+
+class BudgetConfig(_Strict):
+    """Spending limits of one run (model calls made, cache hits are free); null = no limit.
+
+    When either is reached the run starts no new paper: the rest are written with status
+    ``skipped`` and the run exits 1. Papers already in progress finish, so a run can overshoot
+    by what those papers cost (the runner keeps about ``concurrency`` papers in progress).
+    """
+
+    max_cost: float | None = Field(None, gt=0, description="USD")
+    max_tokens: int | None = Field(None, gt=0, description="prompt + completion tokens")
+
+
 class Config(_Strict):
     """The whole configuration; see ``config.yaml`` in the repo for a commented example."""
 
@@ -141,6 +160,8 @@ class Config(_Strict):
     cache: CacheConfig = Field(default_factory=CacheConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     run: RunConfig = Field(default_factory=RunConfig)
+    prices: dict[str, ModelPrice] = Field(default_factory=dict, description="model name -> USD per 1M tokens")
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
     variants: dict[str, VariantConfig] = Field(default_factory=dict)
 
     def stage(self, name: str) -> StageConfig:
@@ -446,6 +467,10 @@ def _check_stages(config: Config) -> list[str]:
             problems.append(f"stages.{stage}.model is not set for provider {config.provider!r}")
         if not effective.prompt:
             problems.append(f"stages.{stage}.prompt is not set for provider {config.provider!r}")
+    unpriced = {config.stage(s).model for s in MODEL_STAGES} - set(config.prices) - {None}
+    if config.budget.max_cost is not None and unpriced:
+        problems += [f"budget.max_cost needs the price of model {model!r}: add prices.{model}.prompt_per_1m "
+                     "and .completion_per_1m (USD per 1M tokens)" for model in sorted(unpriced)]
     return problems
 
 

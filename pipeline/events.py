@@ -2,6 +2,7 @@
 
 Tests assert on them, e.g. "the re-run executed only ``resummarize``": every model call is either
 ``executed`` or a ``cache_hit``; ``retried`` marks a transient provider error about to be retried;
+``reasked`` an unusable reply (empty, broken JSON, cut at max_tokens) about to be asked again;
 ``repaired`` a field that passed validation after a re-ask; ``paper_done`` a finished paper;
 ``run_started`` carries the number of selected papers in ``detail``.
 """
@@ -14,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-EventKind = Literal["run_started", "executed", "cache_hit", "retried", "repaired", "paper_done", "paper_failed"]
+EventKind = Literal["run_started", "executed", "cache_hit", "retried", "reasked", "repaired", "paper_done",
+                   "paper_failed"]
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,11 @@ answer there is ``en`` -- with langdetect's probability (at least 0.7) when it a
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -150,6 +153,62 @@ _INIT_LOCK = threading.Lock()
 _FACTORY: DetectorFactory | None = None
 
 
+class _LazyProbabilities(Mapping[str, list[float]]):
+    """langdetect's ``word_lang_prob_map``, each n-gram's row computed on first use.
+
+    ``DetectorFactory.add_profile`` builds the row of every n-gram of every profile up front
+    (~0.4 s, most of a cold fake run); a detection looks up a few hundred. The rows are the same
+    numbers ``add_profile`` writes (``freq / n_words[len - 1]`` at the profile's index, 0.0 for
+    the other languages and for n-grams longer than 3), so answers are identical.
+    """
+
+    def __init__(self, profiles: list[tuple[dict[str, int], list[int]]], langsize: int) -> None:
+        self._profiles = profiles
+        self._langsize = langsize
+        self._rows: dict[str, list[float]] = {}
+
+    def __contains__(self, word: object) -> bool:
+        return word in self._rows or any(word in freq for freq, _ in self._profiles)
+
+    def __getitem__(self, word: str) -> list[float]:
+        row = self._rows.get(word)
+        if row is None:
+            row, found = [0.0] * self._langsize, False
+            for index, (freq, n_words) in enumerate(self._profiles):
+                if word in freq:
+                    found = True
+                    if 1 <= len(word) <= 3:
+                        row[index] = 1.0 * freq[word] / n_words[len(word) - 1]
+            if not found:
+                raise KeyError(word)
+            self._rows[word] = row  # a racing thread computes the same row
+        return row
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({word for freq, _ in self._profiles for word in freq})
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _load_factory(directory: str) -> DetectorFactory:
+    """A factory over the profiles in ``directory``, in ``load_profile``'s order (``listdir``),
+    with the n-gram table built lazily (:class:`_LazyProbabilities`)."""
+    names = os.listdir(directory)
+    profiles: list[tuple[dict[str, int], list[int]]] = []
+    factory = DetectorFactory()
+    for name in names:
+        path = os.path.join(directory, name)
+        if name.startswith(".") or not os.path.isfile(path):
+            continue
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+        factory.langlist.append(data["name"])
+        profiles.append((data["freq"], data["n_words"]))
+    factory.word_lang_prob_map = _LazyProbabilities(profiles, len(names))
+    return factory
+
+
 def _factory() -> DetectorFactory:
     """A private, fully loaded langdetect factory, built once under a lock.
 
@@ -161,9 +220,7 @@ def _factory() -> DetectorFactory:
     if _FACTORY is None:
         with _INIT_LOCK:
             if _FACTORY is None:
-                factory = DetectorFactory()
-                factory.load_profile(detector_factory.PROFILES_DIRECTORY)
-                _FACTORY = factory
+                _FACTORY = _load_factory(detector_factory.PROFILES_DIRECTORY)
     return _FACTORY
 
 

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: status skipped; cost, cached_usage in provenance
 
 #: The five LLM-written summary fields of a digest paper, in digest order.
 SUMMARY_FIELDS: tuple[str, ...] = ("tldr", "motivation", "method", "result", "conclusion")
@@ -117,7 +117,9 @@ class ValidationIssue(_Strict):
 
 class Validation(_Strict):
     """``ok``: passed first time; ``repaired``: passed after re-ask (or a field was generated from
-    the abstract / the TL;DR fell back to it); ``failed``: errors remain.
+    the abstract / the TL;DR fell back to it); ``failed``: errors remain; ``skipped``: not
+    processed because the run's budget was reached (an issue ``budget`` says which; running again
+    with a higher budget processes it, finished work coming from the cache).
 
     ``attempts``: model answers per field (``translation.<field>``, ``summary.tldr``);
     ``first_attempt_failures``: error issues per check on the first answer of every field,
@@ -125,7 +127,7 @@ class Validation(_Strict):
     except ``attempts`` and ``first_attempt_failures``, which only a run knows.
     """
 
-    status: Literal["ok", "repaired", "failed"]
+    status: Literal["ok", "repaired", "failed", "skipped"]
     issues: list[ValidationIssue] = Field(default_factory=list)
     attempts: dict[str, int] = Field(default_factory=dict)
     first_attempt_failures: dict[str, int] = Field(default_factory=dict)
@@ -145,7 +147,12 @@ class Usage(_Strict):
 
 
 class StageProvenance(_Strict):
-    """How one stage produced its part of a paper document."""
+    """How one stage produced its part of a paper document.
+
+    ``usage`` is what the run that wrote the document spent (cache hits cost nothing);
+    ``cached_usage`` what the calls served from the cache cost when they were made; ``cost`` the
+    USD of ``usage`` at the config's ``prices`` (null when the model has no price: unknown, not 0).
+    """
 
     provider: str | None = None
     model: str | None = None
@@ -153,14 +160,23 @@ class StageProvenance(_Strict):
     prompt_hash: str | None = None
     cache: dict[str, Literal["hit", "miss"]] = Field(default_factory=dict)
     usage: Usage = Field(default_factory=Usage)
+    cached_usage: Usage = Field(default_factory=Usage)
+    cost: float | None = Field(None, description="USD of usage; null = unknown (no price for the model)")
     notes: dict[str, str] = Field(default_factory=dict)
 
 
 class Provenance(_Strict):
+    """Where a document came from; ``usage``/``cached_usage``/``cost`` sum the model stages
+    (``cost`` null when any model stage's is unknown), ``cost_saved_by_cache`` prices
+    ``cached_usage`` the same way."""
+
     pipeline_version: str
     run_id: str
     stages: dict[str, StageProvenance] = Field(default_factory=dict)
     usage: Usage = Field(default_factory=Usage)
+    cached_usage: Usage = Field(default_factory=Usage)
+    cost: float | None = Field(None, description="USD; null = unknown")
+    cost_saved_by_cache: float | None = Field(None, description="USD; null = unknown")
 
 
 class PaperDocument(_Strict):

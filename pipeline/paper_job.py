@@ -38,7 +38,7 @@ from pipeline.stages.detect import detect_fields, needs_translation
 from pipeline.stages.settings import StageSettings
 from pipeline.stages.validate import FieldOutcome, problem_lines, validate_with_repair
 from pipeline.validate.checks import check_generated, check_summary, check_translation
-from pipeline.validate.document import error_counts, revalidate
+from pipeline.validate.document import REPLY_UNUSABLE_PREFIX, error_counts, revalidate
 
 
 @dataclass(frozen=True)
@@ -150,15 +150,19 @@ def _translate_one(paper: Paper, name: str, text: str, ctx: RunContext, prov: St
     first, usage = translate_stage.join_results(results)
     prov.usage = prov.usage.add(usage)
     prov.cache[name] = "hit" if all(r.cached for r in results) else "miss"
+    unusable = {first: translate_stage.reply_problem(results)}  # text -> why no usable reply
 
     def reask(attempt: int, previous: str, errors: list[ValidationIssue]) -> tuple[str, Usage, bool]:
         again = translate_stage.repair_field(ctx.caller, settings, paper, name, text, previous,
                                              problem_lines(errors), attempt)
         joined, spent = translate_stage.join_results(again)
+        unusable[joined] = translate_stage.reply_problem(again)
         return joined, spent, all(r.cached for r in again)
 
     outcome = validate_with_repair(first, lambda t: check_translation(name, t, text), reask, ctx.max_repairs)
     prov.usage = prov.usage.add(outcome.repair_usage)
+    if unusable.get(outcome.text):
+        prov.notes[name] = f"{REPLY_UNUSABLE_PREFIX}: {unusable[outcome.text]}"
     if outcome.repaired:
         ctx.caller.events.emit(Event("repaired", "translate", paper.arxiv_id, name))
     return outcome

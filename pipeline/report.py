@@ -61,12 +61,13 @@ def print_run_summary(console: Console, result) -> None:
     table.add_column("what", style="bold")
     table.add_column("value", justify="right")
     table.add_row("papers", f"{s.papers} (of {s.papers_in_digest} in the digest)")
-    for status in ("ok", "repaired", "failed"):
+    for status in ("ok", "repaired", "failed", *(["skipped"] if s.status_counts.get("skipped") else [])):
         table.add_row(f"  {status}", str(s.status_counts.get(status, 0)))
     table.add_row("model calls", str(s.model_calls))
     table.add_row("cache hits", str(s.cache_hits))
     table.add_row("retries", str(s.retries))
     table.add_row("tokens (prompt / completion)", f"{s.prompt_tokens} / {s.completion_tokens}")
+    _cost_rows(table, s)
     table.add_row("wall time", f"{s.wall_seconds:.1f} s")
     first = getattr(s, "failures_per_check_first_attempt", {}) or {}
     checks = sorted(set(first) | set(s.failures_per_check))
@@ -78,6 +79,55 @@ def print_run_summary(console: Console, result) -> None:
         table.add_row("parse warnings", str(s.parse_warnings))
     table.add_row("output", str(result.out_dir))
     console.print(table)
+
+
+def _cost_rows(table: Table, s) -> None:
+    """Cost spent and saved (``unknown`` naming the models without a price), per stage, budget."""
+    from pipeline.cost import format_cost
+
+    unknown = f" (no price for {', '.join(s.unpriced_models)})" if s.unpriced_models else ""
+    table.add_row("cost", format_cost(s.cost) + (unknown if s.cost is None else ""))
+    saved = s.tokens_saved_by_cache
+    table.add_row("saved by the cache", f"{format_cost(s.cost_saved_by_cache)}, {saved.calls} calls, "
+                                        f"{saved.prompt_tokens} / {saved.completion_tokens} tokens")
+    for stage, row in s.usage_per_stage.items():
+        table.add_row(f"  {stage}", f"{row.calls} calls, {row.prompt_tokens} / {row.completion_tokens} tokens, "
+                                    f"{format_cost(row.cost)}")
+    if s.budget.reached:
+        table.add_row("budget", f"{s.budget.reached}: {s.budget.skipped} paper(s) skipped")
+
+
+def print_estimate(console: Console, estimate) -> None:
+    """``run --dry-run``: calls, tokens and cost per stage, estimated without calling a model."""
+    from pipeline.cost import format_cost
+
+    console.print(f"dry run: {estimate.papers} paper(s) of {estimate.digest}; no model called, nothing written",
+                  markup=False, soft_wrap=True)
+    table = Table()
+    for column in ("stage", "model", "calls", "cached", "prompt tokens", "completion tokens (max)", "cost (max)"):
+        table.add_column(column, justify="left" if column in ("stage", "model") else "right")
+    for row in [*estimate.stages, estimate.total]:
+        table.add_row(row.stage, row.model, str(row.calls), str(row.cached), str(row.prompt_tokens),
+                      str(row.completion_tokens), format_cost(row.cost))
+    console.print(table)
+    for note in estimate.notes:
+        console.print(f"note: {note}", markup=False, soft_wrap=True)
+
+
+def print_rerun(console: Console, result) -> None:
+    """``rerun``: the paper's status before -> after, its calls, and where the files are."""
+    from pipeline.cost import format_cost
+
+    before = result.before.status if result.before is not None else "(not in the previous run)"
+    doc = result.document
+    console.print(f"rerun {doc.arxiv_id} from {result.from_stage}: {before} -> {doc.validation.status}; "
+                  f"{result.model_calls} model call(s), {result.cache_hits} cache hit(s), "
+                  f"cost {format_cost(doc.provenance.cost)}", markup=False, soft_wrap=True)
+    for issue in doc.validation.issues:
+        if issue.severity == "error":
+            console.print(f"  {issue.field}: {issue.check}: {issue.message}", markup=False, soft_wrap=True)
+    console.print(f"updated {result.paper_path}, digest.json, digest.en.md, run.json in {result.out_dir}",
+                  markup=False, soft_wrap=True)
 
 
 def print_parse_report(console: Console, digest: Digest) -> None:

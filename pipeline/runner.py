@@ -5,6 +5,10 @@ documents and the :class:`RunSummary` written to ``run.json``); the CLI only pri
 A provider error that is not transient (bad key, unknown model) stops the run at once
 (:class:`pipeline.errors.ProviderError`, exit 2); transient errors that outlast the retries
 fail only that paper, which is still written with status ``failed``.
+
+Every document is priced (:mod:`pipeline.cost`): tokens spent and served from the cache per stage,
+at the config's ``prices``. With ``budget.max_cost`` / ``budget.max_tokens``, once the run's spend
+reaches a limit no new paper starts: the rest are written with status ``skipped`` (exit 1).
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from pipeline import __version__
 from pipeline.cache import CacheStore
 from pipeline.config import LoadedConfig
+from pipeline.cost import Accounting, BudgetState, Prices, StageUsage, price_document, usage_totals
 from pipeline.errors import InputError, RetryExhaustedError
 from pipeline.events import Event, EventLog
 from pipeline.llm.base import Provider
@@ -68,10 +74,17 @@ class RunSummary(BaseModel):
     retries: int
     prompt_tokens: int
     completion_tokens: int
-    cost: float | None = Field(None, description="unknown (no price table) is null, never 0")
+    cost: float | None = Field(None, description="USD spent; unknown (a model without a price) is null, never 0")
+    tokens_saved_by_cache: Usage = Field(default_factory=Usage,
+                                         description="what the calls served from the cache cost when made")
+    cost_saved_by_cache: float | None = Field(None, description="USD; null = unknown")
+    usage_per_stage: dict[str, StageUsage] = Field(default_factory=dict)
+    unpriced_models: list[str] = Field(default_factory=list, description="models with no entry in prices:")
+    budget: BudgetState = Field(default_factory=BudgetState)
     wall_seconds: float
     parse_warnings: int
     warnings: list[str] = Field(default_factory=list, description="parse warnings, 'line N [id]: message'")
+    reruns: list[dict] = Field(default_factory=list, description="single-paper re-runs since (digest-pipeline rerun)")
 
 
 @dataclass
@@ -104,30 +117,68 @@ def run_digest(digest: Digest, loaded: LoadedConfig, provider: Provider, cache: 
     started, clock = datetime.now(timezone.utc), time.perf_counter()
     events = events or EventLog()
     papers = select_papers(digest, ids, limit)
+    ctx, accounting = run_context(loaded, provider, cache, events, retry=retry, force_stages=force_stages)
+    out_dir = output_dir(out_root, digest.path)
+    listener = events.listener
+    events.listener = chain_listener(accounting.on_event, listener)
+    try:
+        events.emit(Event("run_started", "run", "", detail=str(len(papers))))
+        documents = _run_papers(papers, ctx, accounting, out_dir,
+                                 max(concurrency or provider.max_concurrency, provider.min_workers), on_paper)
+    finally:
+        events.listener = listener
+    summary = _summary(digest, loaded, ctx, documents, events, started, time.perf_counter() - clock, accounting)
+    write_aggregates(out_dir, digest, documents, summary.model_dump(mode="json"))
+    return RunResult(documents, summary, out_dir, events)
+
+
+def run_context(loaded: LoadedConfig, provider: Provider, cache: CacheStore, events: EventLog, *,
+                retry: RetryPolicy | None = None,
+                force_stages: frozenset[str] = frozenset()) -> tuple[RunContext, Accounting]:
+    """The per-run state every paper job shares, and the accounting that follows its events."""
     config = loaded.config
     policy = retry or RetryPolicy(**config.retry.model_dump())
     caller = ModelCaller(provider, cache, events, policy, force_stages)
     ctx = RunContext(caller, StageSettings.resolve(loaded, "translate"),
                      StageSettings.resolve(loaded, "resummarize"), config.validation.max_repairs,
                      uuid.uuid4().hex[:12], generate=StageSettings.resolve(loaded, "generate"))
-    out_dir = output_dir(out_root, digest.path)
-    events.emit(Event("run_started", "run", "", detail=str(len(papers))))
-    documents = _run_papers(papers, ctx, out_dir, concurrency or provider.max_concurrency, on_paper)
-    summary = _summary(digest, loaded, ctx, documents, events, started, time.perf_counter() - clock)
-    write_aggregates(out_dir, digest, documents, summary.model_dump(mode="json"))
-    return RunResult(documents, summary, out_dir, events)
+    models = {s.name: s.model for s in (ctx.translate, ctx.resummarize, ctx.generate) if s is not None}
+    return ctx, Accounting(config.prices, models, config.budget)
 
 
-def _run_papers(papers: list[Paper], ctx: RunContext, out_dir: Path, workers: int,
+def chain_listener(first: Callable[[Event], None],
+                   then: Callable[[Event], None] | None) -> Callable[[Event], None]:
+    """A listener calling ``first`` then ``then`` (if any) with each event."""
+    if then is None:
+        return first
+
+    def both(event: Event) -> None:
+        first(event)
+        then(event)
+    return both
+
+
+def paper_document(paper: Paper, ctx: RunContext, accounting: Accounting) -> PaperDocument:
+    """Run one paper's DAG (a provider failure that outlasted retries gives a failed document),
+    priced; or, once the budget is reached, a ``skipped`` document and no model call."""
+    events = ctx.caller.events
+    reason = accounting.budget_reached()
+    if reason is not None:
+        return skipped_document(paper, ctx.run_id, reason)
+    try:
+        document = process_paper(paper, ctx)
+    except RetryExhaustedError as exc:  # transient trouble that outlasted retries: this paper fails
+        document = failed_document(paper, ctx.run_id, "provider", str(exc))
+        events.emit(Event("paper_failed", "run", paper.arxiv_id, detail=str(exc)))
+    return price_document(document, accounting.prices, accounting.cached_for(paper.arxiv_id))
+
+
+def _run_papers(papers: list[Paper], ctx: RunContext, accounting: Accounting, out_dir: Path, workers: int,
                 on_paper: Callable[[PaperDocument], None] | None) -> list[PaperDocument]:
     results: dict[str, PaperDocument] = {}
 
     def job(paper: Paper) -> None:
-        try:
-            document = process_paper(paper, ctx)
-        except RetryExhaustedError as exc:  # transient trouble that outlasted retries: this paper fails
-            document = failed_document(paper, ctx.run_id, "provider", str(exc))
-            ctx.caller.events.emit(Event("paper_failed", "run", paper.arxiv_id, detail=str(exc)))
+        document = paper_document(paper, ctx, accounting)
         write_paper(out_dir, document)
         results[paper.arxiv_id] = document
         ctx.caller.events.emit(Event("paper_done", "run", paper.arxiv_id, detail=document.validation.status))
@@ -157,24 +208,48 @@ def failed_document(paper: Paper, run_id: str, check: str, message: str) -> Pape
         provenance=Provenance(pipeline_version=__version__, run_id=run_id))
 
 
-def _summary(digest: Digest, loaded: LoadedConfig, ctx: RunContext, documents: list[PaperDocument],
-             events: EventLog, started: datetime, wall: float) -> RunSummary:
-    usage = Usage()
-    for doc in documents:
-        usage = usage.add(doc.provenance.usage)
+def skipped_document(paper: Paper, run_id: str, reason: str) -> PaperDocument:
+    """A document for a paper not processed because the budget was reached: status skipped."""
+    message = (f"not processed: {reason}; run again with a higher budget (work already done comes "
+               "from the cache)")
+    document = failed_document(paper, run_id, "budget", message)
+    issue = document.validation.issues[0].model_copy(update={"severity": "warning"})
+    return document.model_copy(update={"validation": Validation(status="skipped", issues=[issue])})
+
+
+def content_fields(documents: list[PaperDocument], prices: Prices) -> dict[str, Any]:
+    """The run-summary fields computed from the documents alone (what ``rerun`` recomputes):
+    paper and status counts, failures per check, tokens and cost spent and saved, per stage."""
     validations = [d.validation for d in documents]
+    totals = usage_totals(documents, prices)
+    return dict(
+        papers=len(documents), status_counts=status_counts(validations),
+        failures_per_check=failures_per_check(validations),
+        failures_per_check_first_attempt=first_attempt_failures(validations),
+        prompt_tokens=totals.usage.prompt_tokens, completion_tokens=totals.usage.completion_tokens,
+        cost=totals.cost, tokens_saved_by_cache=totals.tokens_saved_by_cache,
+        cost_saved_by_cache=totals.cost_saved_by_cache, usage_per_stage=totals.usage_per_stage,
+        unpriced_models=totals.unpriced_models)
+
+
+def _summary(digest: Digest, loaded: LoadedConfig, ctx: RunContext, documents: list[PaperDocument],
+             events: EventLog, started: datetime, wall: float, accounting: Accounting) -> RunSummary:
     stages = [s for s in (ctx.translate, ctx.resummarize, ctx.generate) if s is not None]
+    skipped = [d for d in documents if d.validation.status == "skipped"]
+    budget = loaded.config.budget
+    priced = all(m in loaded.config.prices for m in accounting.stage_models.values())
+    state = BudgetState(max_cost=budget.max_cost, max_tokens=budget.max_tokens,
+                        spent_cost=round(accounting.spent_cost, 9) if priced else None,
+                        spent_tokens=accounting.spent.prompt_tokens + accounting.spent.completion_tokens,
+                        reached=accounting.budget_reached() if skipped else None, skipped=len(skipped))
     return RunSummary(
         run_id=ctx.run_id, digest=Path(digest.path).name, started_at=started.isoformat(timespec="seconds"),
         config_hash=loaded.config.digest(), provider=ctx.caller.provider.name,
         models={s.name: s.model for s in stages},
         prompts={s.name: f"{s.prompt.name}@{s.prompt.short_hash}" for s in stages},
-        papers=len(documents), papers_in_digest=len(digest.papers),
-        status_counts=status_counts(validations), failures_per_check=failures_per_check(validations),
-        failures_per_check_first_attempt=first_attempt_failures(validations), model_calls=events.count("executed"),
-        cache_hits=events.count("cache_hit"), retries=events.count("retried"),
-        prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
-        wall_seconds=round(wall, 3), parse_warnings=len(digest.warnings),
+        papers_in_digest=len(digest.papers), **content_fields(documents, loaded.config.prices),
+        model_calls=events.count("executed"), cache_hits=events.count("cache_hit"), retries=events.count("retried"),
+        budget=state, wall_seconds=round(wall, 3), parse_warnings=len(digest.warnings),
         warnings=[_warning_line(w) for w in digest.warnings])
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -34,8 +35,9 @@ def _responder(request: LLMRequest) -> str:
     text = request.prompt + "".join(m.content for m in request.messages)
     if "VARIANT-ECHO" in text:
         return str(request.variables["source"])
-    if "VARIANT-SHORT" in text:
-        return "In short: " + template_responder(request)
+    if "VARIANT-SHORT" in text:  # the reworded text, in the prompt's JSON object when it asks for one
+        reworded = "In short: " + template_responder(replace(request, output_key=None))
+        return json.dumps({request.output_key: reworded}) if request.output_key else reworded
     return template_responder(request)
 
 

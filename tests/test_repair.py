@@ -104,7 +104,7 @@ def test_field_fixed_by_reask_is_repaired_and_only_that_field_is_reasked(tmp_pat
     source = doc.source["method"].text or ""
     assert source in reask.variables["previous"]
     prompt = _text(reask)
-    assert "Previous translation:\n" + source in prompt
+    assert prompt.count(source) == 2  # once as the text to translate, once as the failed (echoed) answer
     for check in ("residual_cjk", "unchanged", "language"):
         assert check in reask.variables["problems"] and check in prompt
     # what repair had to fix is counted on the first attempt only

@@ -165,14 +165,16 @@ def recorder() -> Recorder:
     return Recorder()
 
 
-def provider_for(server: FakeOpenAIServer) -> OpenAIProvider:
-    return OpenAIProvider(base_url=server.base_url, timeout=0.5)
+def provider_for(server: FakeOpenAIServer, **settings) -> OpenAIProvider:
+    return OpenAIProvider(base_url=server.base_url, **{"timeout": 0.5, **settings})
 
 
 def test_server_retry_after_is_honoured(recorder: Recorder) -> None:
+    # rate_limit_pause=0: the provider's shared 429 pause would make the (fake-slept) retry wait
+    # the 3 s for real; that pause is tested in test_ratelimit.py.
     with FakeOpenAIServer(faults=[Fault.rate_limited(retry_after="3")]) as server:
-        response = call_with_retry(provider_for(server), REQUEST, NO_JITTER, on_retry=recorder.on_retry,
-                                   sleep=recorder.sleep)
+        response = call_with_retry(provider_for(server, rate_limit_pause=0), REQUEST, NO_JITTER,
+                                   on_retry=recorder.on_retry, sleep=recorder.sleep)
         assert server.request_count == 2
     assert response.text == "echo: 你好"
     assert recorder.sleeps == [3.0]

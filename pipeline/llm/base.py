@@ -35,6 +35,8 @@ class LLMRequest:
         tags: tracing labels (stage, field, paper id); never sent to the model.
         variables: the template variables the prompt was rendered from; never sent to the
             model (the fake provider scripts its replies from them).
+        output_key: set when the prompt declares ``output: json``: the reply should be a JSON
+            object with the answer under this key (never sent as such; the prompt text says so).
     """
 
     kind: Literal["chat", "completion"]
@@ -49,6 +51,7 @@ class LLMRequest:
     json_mode: bool = False
     tags: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     variables: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    output_key: str | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -67,11 +70,22 @@ class Provider(abc.ABC):
 
     ``complete`` raises :class:`pipeline.errors.ProviderError` (``retryable`` set for transient
     failures); it must be safe to call from several threads at once (local providers serialize
-    internally). ``max_concurrency`` is how many calls are worth running in parallel.
+    internally). ``max_concurrency`` is how many calls are worth running in parallel;
+    :attr:`min_workers` how many papers the runner should process at once, at least.
     """
 
     name: str = "provider"
     max_concurrency: int = 1
+
+    @property
+    def min_workers(self) -> int:
+        """Papers the runner should keep in progress at once, at least (default 1).
+
+        A provider that queues calls itself (an in-flight limit, rate limits) asks for more than
+        ``max_concurrency``: papers doing local work between calls (validation, rendering) must
+        not leave a request slot idle.
+        """
+        return 1
 
     @abc.abstractmethod
     def complete(self, request: LLMRequest) -> LLMResponse:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import json
 import re
 import threading
 import time
@@ -38,8 +39,14 @@ def template_responder(request: LLMRequest) -> str:
 
     For a translation it names the source's Latin-script terms and figures (in the canonical
     forms the validator accepts) and pads to the English length a faithful translation would
-    have; for a summary it returns the abstract's first sentence.
+    have; for a summary it returns the abstract's first sentence. When the prompt declares
+    ``output: json`` (``request.output_key``), the text comes as ``{"<output_key>": text}``.
     """
+    text = _template_text(request)
+    return json.dumps({request.output_key: text}, ensure_ascii=False) if request.output_key else text
+
+
+def _template_text(request: LLMRequest) -> str:
     from pipeline.validate.checks import expected_english_chars  # late: keeps provider import light
     from pipeline.validate.numbers import extract_number_tokens
 

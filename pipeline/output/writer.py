@@ -32,16 +32,15 @@ def paper_path(out_dir: Path, arxiv_id: str) -> Path:
 
 
 def write_paper(out_dir: Path, document: PaperDocument) -> Path:
-    """Write one paper document; returns its path."""
+    """Write one paper document (atomically, not fsynced: see :mod:`pipeline.output.files`)."""
     path = paper_path(out_dir, document.arxiv_id)
-    write_json_atomic(path, document.model_dump(mode="json"))
+    write_text_atomic(path, document.model_dump_json(indent=2) + "\n", durable=False)
     return path
 
 
 def write_aggregates(out_dir: Path, digest: Digest, documents: list[PaperDocument], summary: dict) -> None:
     """Write ``digest.json``, ``digest.en.md`` and, last, ``run.json`` (its presence marks a finished run)."""
-    papers = [d.model_dump(mode="json") for d in documents]
-    write_json_atomic(out_dir / "digest.json", {"digest": Path(digest.path).name, "run": summary, "papers": papers})
+    write_json_atomic(out_dir / "digest.json", {"digest": Path(digest.path).name, "run": summary, "papers": documents})
     write_text_atomic(out_dir / "digest.en.md", render_english(digest, documents))
     write_json_atomic(out_dir / "run.json", summary)
 

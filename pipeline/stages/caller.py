@@ -3,6 +3,16 @@
 :class:`ModelCaller` renders a prompt, derives the cache key (:func:`pipeline.cache.cache_key`),
 returns the stored reply on a hit, and otherwise calls the provider through the retry policy,
 stores the reply and emits ``executed`` / ``cache_hit`` / ``retried`` events.
+
+Every reply, fresh or cached, is then read per the prompt's output declaration
+(:func:`pipeline.llm.reply.parse_reply`: the JSON answer with LaTeX-safe repairs, or the text).
+An unusable reply (empty, not valid JSON, cut at ``max_tokens``) is re-asked, at most
+``reply_attempts`` answers in all, with a ``reasked`` event: a reply cut at ``max_tokens`` with
+twice the tokens (up to :data:`MAX_TOKENS_CAP`), any other with a new seed and temperature >=
+0.7 (an identical request would get the identical cached reply). Raw replies are cached as
+received, so a warm run replays the same answers and re-asks without a model call. If no answer
+is usable, the result has ``text=""`` and ``problem`` says why; the stage's validation then
+fails the field (``schema``) and may re-ask with its repair prompt.
 """
 
 from __future__ import annotations
@@ -14,10 +24,18 @@ from typing import Any
 
 from pipeline.cache import CacheStore, cache_key
 from pipeline.events import Event, EventLog
-from pipeline.llm.base import LLMResponse, Provider
+from pipeline.llm.base import LLMRequest, LLMResponse, Provider
+from pipeline.llm.reply import Reply, parse_reply
 from pipeline.llm.retry import RetryPolicy, call_with_retry
 from pipeline.models import Usage
 from pipeline.prompts import PromptTemplate
+
+REPLY_ATTEMPTS = 3
+"""Answers asked for per call when replies are unusable (1 = never re-ask)."""
+MAX_TOKENS_CAP = 8192
+"""The most ``max_tokens`` a re-ask after a reply cut at ``max_tokens`` may ask for."""
+REASK_TEMPERATURE = 0.7
+"""Lowest temperature of a re-ask after an empty or malformed reply."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +52,20 @@ class CallResult:
     original_usage: Usage
     cached: bool
     cache_key: str
+    problem: str = ""
+    attempts: int = 1
+
+
+@dataclass(frozen=True)
+class _Raw:
+    """One provider answer (fresh or cached), before its reply is read."""
+
+    text: str
+    finish_reason: str
+    usage: Usage
+    original_usage: Usage
+    cached: bool
+    cache_key: str
 
 
 @dataclass
@@ -41,7 +73,8 @@ class ModelCaller:
     """Shared by every stage of a run; thread-safe as long as provider and cache are.
 
     ``force_stages``: stages whose cached replies are ignored (recomputed and stored again), for
-    ``rerun --from-stage``.
+    ``rerun --from-stage``. ``reply_attempts``: answers asked for per call while replies are
+    unusable (module docstring).
     """
 
     provider: Provider
@@ -49,18 +82,43 @@ class ModelCaller:
     events: EventLog
     retry: RetryPolicy
     force_stages: Collection[str] = field(default_factory=frozenset)
+    reply_attempts: int = REPLY_ATTEMPTS
 
     def call(self, *, stage: str, stage_version: str, prompt: PromptTemplate, model: str,
              variables: dict[str, Any], paper_id: str, field_name: str | None = None,
              **overrides: Any) -> CallResult:
-        """Render ``prompt`` with ``variables`` and return the (cached) reply.
+        """Render ``prompt`` with ``variables`` and return the (cached) answer, re-asking while
+        the reply is unusable (module docstring). ``usage`` sums every answer asked for.
 
         Raises ProviderError / RetryExhaustedError from the provider and retry policy.
         """
         tags = {"stage": stage, "paper": paper_id, "field": field_name or ""}
-        request = prompt.render(model, variables, tags=tags, **overrides)
+        usage, original, cached = Usage(), Usage(), True
+        attempts = max(1, self.reply_attempts)
+        for attempt in range(1, attempts + 1):
+            request = prompt.render(model, variables, tags=tags, **overrides)
+            raw = self._answer(stage, stage_version, prompt, request, paper_id, field_name)
+            usage, original = usage.add(raw.usage), original.add(raw.original_usage)
+            cached = cached and raw.cached
+            reply = parse_reply(raw.text, raw.finish_reason, output=prompt.output, key=prompt.output_key)
+            if reply.ok:
+                return CallResult(reply.text or "", raw.finish_reason, usage, original, cached, raw.cache_key,
+                                  attempts=attempt)
+            if attempt < attempts:
+                change = _reask_overrides(request, reply)
+                overrides = {**overrides, **change}
+                self.events.emit(Event("reasked", stage, paper_id, field_name,
+                                       f"answer {attempt}: {reply.problem}; asking again with "
+                                       + ", ".join(f"{k}={v}" for k, v in change.items())))
+        problem = f"no usable model reply in {attempts} answer(s): {reply.problem}"
+        return CallResult("", raw.finish_reason, usage, original, cached, raw.cache_key, problem=problem,
+                          attempts=attempts)
+
+    def _answer(self, stage: str, stage_version: str, prompt: PromptTemplate, request: LLMRequest,
+                paper_id: str, field_name: str | None) -> _Raw:
+        """The stored reply for ``request``, or a fresh one from the provider (then stored)."""
         key = cache_key(stage=stage, stage_version=stage_version, prompt_hash=prompt.content_hash,
-                        provider=self.provider.name, model_identity=self.provider.describe_model(model),
+                        provider=self.provider.name, model_identity=self.provider.describe_model(request.model),
                         request=request)
         if stage not in self.force_stages:
             stored = self.cache.get(key)
@@ -68,8 +126,7 @@ class ModelCaller:
                 original = Usage(**stored.get("usage", {}))
                 self.events.emit(Event("cache_hit", stage, paper_id, field_name, seconds=stored.get("seconds"),
                                        tokens=(original.prompt_tokens, original.completion_tokens)))
-                return CallResult(stored["text"], stored.get("finish_reason", "stop"), Usage(),
-                                  original, cached=True, cache_key=key)
+                return _Raw(stored["text"], stored.get("finish_reason", "stop"), Usage(), original, True, key)
         started = time.perf_counter()
         response = call_with_retry(self.provider, request, self.retry,
                                    on_retry=lambda attempt, exc, wait: self.events.emit(
@@ -81,7 +138,14 @@ class ModelCaller:
                              "usage": usage.model_dump(), "seconds": seconds})
         self.events.emit(Event("executed", stage, paper_id, field_name, seconds=seconds,
                                tokens=(usage.prompt_tokens, usage.completion_tokens)))
-        return CallResult(response.text, response.finish_reason, usage, usage, cached=False, cache_key=key)
+        return _Raw(response.text, response.finish_reason, usage, usage, False, key)
+
+
+def _reask_overrides(request: LLMRequest, reply: Reply) -> dict[str, Any]:
+    """Sampling changes for the next answer after ``reply`` was unusable (module docstring)."""
+    if reply.truncated and request.max_tokens < MAX_TOKENS_CAP:
+        return {"max_tokens": min(MAX_TOKENS_CAP, request.max_tokens * 2)}
+    return {"temperature": max(request.temperature, REASK_TEMPERATURE), "seed": (request.seed or 0) + 1}
 
 
 def _usage(response: LLMResponse) -> Usage:

@@ -66,11 +66,22 @@ def resample(attempt: int) -> dict[str, float | int]:
 
 
 def join_results(results: list[CallResult]) -> tuple[str, Usage]:
-    """The cleaned, space-joined text of segment replies and their summed usage."""
+    """The cleaned, space-joined text of segment replies and their summed usage.
+
+    The text is empty when any segment got no usable reply (``CallResult.problem``): a field with
+    a silently missing sentence would pass for a translation.
+    """
     usage = Usage()
     for r in results:
         usage = usage.add(r.usage)
+    if reply_problem(results):
+        return "", usage
     return " ".join(clean_reply(r.text) for r in results).strip(), usage
+
+
+def reply_problem(results: list[CallResult]) -> str:
+    """Why a segment got no usable model reply (the first such), or "" when all did."""
+    return next((r.problem for r in results if r.problem), "")
 
 
 def _variables(paper: Paper, field: str, source: str) -> dict[str, str]:

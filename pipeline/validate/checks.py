@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import re
 from difflib import SequenceMatcher
+from functools import lru_cache
 from typing import Any, Mapping
 
 from pipeline.lang import cjk_share, detect_language
@@ -344,6 +345,25 @@ def check_translation(field: str, text: str | None, source: str | None) -> list[
     ``source`` is the original (Chinese/Japanese/Korean) text; checks that compare with it are
     skipped when it is None. A ``schema`` failure short-circuits the rest.
     """
+    if not _plain(field, text, source):
+        return _check_translation(field, text, source)
+    return list(_memo_translation(field, text, source))
+
+
+# The three entry points are pure functions of their (string) arguments; a run checks every
+# answer once when it arrives and again in the document's final ``revalidate``, so the answers
+# are memoized (issues are never mutated: callers copy them with ``model_copy``).
+def _plain(*args: Any) -> bool:
+    """True when every argument is a str or None (hashable, and the memoized path applies)."""
+    return all(a is None or type(a) is str for a in args)
+
+
+@lru_cache(maxsize=8192)
+def _memo_translation(field: str, text: str | None, source: str | None) -> tuple[ValidationIssue, ...]:
+    return tuple(_check_translation(field, text, source))
+
+
+def _check_translation(field: str, text: Any, source: str | None) -> list[ValidationIssue]:
     path, name = _field_path(field)
     issues = check_schema(path, text)
     if issues:
@@ -426,11 +446,23 @@ def check_summary(text: str | None, abstract: str,
     translations (None values and a pydantic ``Translation`` are accepted). A ``schema``
     failure short-circuits the rest.
     """
+    texts = tuple(_translation_texts(translation))
+    if not _plain(text, abstract):
+        return _check_summary(text, abstract, texts)
+    return list(_memo_summary(text, abstract, texts))
+
+
+@lru_cache(maxsize=4096)
+def _memo_summary(text: str | None, abstract: str, texts: tuple[str, ...]) -> tuple[ValidationIssue, ...]:
+    return tuple(_check_summary(text, abstract, texts))
+
+
+def _check_summary(text: Any, abstract: str, texts: tuple[str, ...]) -> list[ValidationIssue]:
     field = SUMMARY_FIELD
     issues = check_schema(field, text)
     if issues:
         return issues
-    sources = [abstract or ""] + _translation_texts(translation)
+    sources = [abstract or "", *texts]
     return (check_language(field, text) + check_residual_cjk(field, text)
             + check_summary_unchanged(field, text, abstract)
             + check_invented_numbers(field, text, sources) + check_summary_length(field, text)
@@ -449,6 +481,17 @@ def check_generated(field: str, text: str | None, abstract: str) -> list[Validat
     no mid-sentence stop; no ratio: there is no source to compare with), ``placeholder`` and
     ``latex_balance``. Issues carry ``field="translation.<field>"``.
     """
+    if not _plain(field, text, abstract):
+        return _check_generated(field, text, abstract)
+    return list(_memo_generated(field, text, abstract))
+
+
+@lru_cache(maxsize=4096)
+def _memo_generated(field: str, text: str | None, abstract: str) -> tuple[ValidationIssue, ...]:
+    return tuple(_check_generated(field, text, abstract))
+
+
+def _check_generated(field: str, text: Any, abstract: str) -> list[ValidationIssue]:
     path, name = _field_path(field)
     issues = check_schema(path, text)
     if issues:

@@ -7,7 +7,8 @@ a later ``digest-pipeline validate`` agree exactly, and ``revalidate`` is idempo
 What is recomputed and what is carried over:
 
 - ``translation.<field>`` translated from a non-English source: :func:`check_translation`
-  against ``source[<field>].text``; a field copied from an English source (translate note
+  against ``source[<field>].text`` (a ``schema`` issue quotes the translate note of a field left
+  empty because no model reply was usable); a field copied from an English source (translate note
   ``source already English: copied``) is not checked;
 - a field written from the abstract (generate note ``generated from the abstract: ...``, or any
   text where the source is ``missing``/``source_failed``): :func:`check_generated`;
@@ -16,6 +17,8 @@ What is recomputed and what is carried over:
   the deterministic :data:`CHECK_NAMES` (``source_missing``, ``source_failed``, ``provider``...),
   and the issues of a generated field whose text was rejected (left None: the rejected text is
   not in the document); ``attempts`` and ``first_attempt_failures``.
+
+A ``skipped`` document (not processed: the run's budget was reached) is returned unchanged.
 
 Status: ``failed`` if any error remains; else ``repaired`` if any field took more than one
 answer, a field was generated from the abstract, or the TL;DR fell back to the abstract; else ``ok``.
@@ -36,9 +39,14 @@ from pipeline.validate.checks import (
 )
 
 COPIED_NOTE = "source already English: copied"
+REPLY_UNUSABLE_PREFIX = "model reply unusable"
+"""Translate note of a field left empty because no model reply could be read (empty, broken
+JSON, cut at max_tokens); its ``schema`` issue quotes the note."""
 GENERATED_PREFIX = "generated from the abstract"
 FALLBACK_PREFIX = "fallback"
 STATUSES: tuple[str, ...] = ("ok", "repaired", "failed")
+SKIPPED = "skipped"
+"""Status of a paper the run did not process (budget reached); counted only when present."""
 
 
 def _notes(document: PaperDocument, stage: str) -> dict[str, str]:
@@ -70,12 +78,19 @@ def _field_issues(document: PaperDocument, name: str, generated: set[str],
         return check_generated(name, text, document.abstract)
     if text is None and unfinished:
         return []  # the pipeline stopped before this field (a paper-level error says why)
-    return check_translation(name, text, source.text if source is not None else None)
+    issues = check_translation(name, text, source.text if source is not None else None)
+    note = _notes(document, "translate").get(name, "")
+    if note.startswith(REPLY_UNUSABLE_PREFIX):
+        issues = [i.model_copy(update={"message": f"{i.message}: {note}"}) if i.check == "schema" else i
+                  for i in issues]
+    return issues
 
 
 def revalidate(document: PaperDocument) -> Validation:
     """The ``validation`` block of ``document`` recomputed with no model call (module docstring)."""
     old = document.validation
+    if old.status == "skipped":  # never processed (budget reached): nothing to check
+        return old.model_copy(deep=True)
     generated = generated_fields(document)
     rejected = {name for name in generated if getattr(document.translation, name) is None}
     carried = [i for i in old.issues if not _is_recomputed(i, rejected)]
@@ -118,9 +133,12 @@ def error_counts(issues: Iterable[ValidationIssue]) -> dict[str, int]:
 # --------------------------------------------------------------------------- run-level counts
 
 def status_counts(validations: Iterable[Validation]) -> dict[str, int]:
-    """Papers per status (every status present, zero included)."""
+    """Papers per status (every status present, zero included; ``skipped`` only when present)."""
     counts = Counter(v.status for v in validations)
-    return {s: counts.get(s, 0) for s in STATUSES}
+    found = {s: counts.get(s, 0) for s in STATUSES}
+    if counts.get(SKIPPED):
+        found[SKIPPED] = counts[SKIPPED]
+    return found
 
 
 def failures_per_check(validations: Iterable[Validation], severity: str = "error") -> dict[str, int]:

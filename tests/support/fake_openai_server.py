@@ -174,7 +174,8 @@ class FakeOpenAIServer:
 
     Args:
         responder: ``responder(request_json) -> str``, the reply text for a normal request.
-        latency: seconds to wait before every completion reply.
+        latency: seconds from receiving a completion request to replying (building the reply
+            included, so the client sees this latency however slow the responder is).
         faults: the fault plan (see module docstring).
         models: model names served; a request for another model gets a 404 ``model_not_found``.
             ``None`` accepts any model.
@@ -207,7 +208,7 @@ class FakeOpenAIServer:
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> FakeOpenAIServer:
         """Bind a free loopback port and serve in a daemon thread."""
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        httpd = _Server(("127.0.0.1", 0), _Handler)
         httpd.daemon_threads = True
         httpd.fake = self  # type: ignore[attr-defined]
         self._httpd = httpd
@@ -275,6 +276,13 @@ class FakeOpenAIServer:
         """Sleep ``seconds``, waking early when the server stops."""
         if seconds > 0:
             self._stopping.wait(seconds)
+
+
+class _Server(ThreadingHTTPServer):
+    """The stdlib server with a listen backlog for many clients connecting at once (the default
+    of 5 drops SYNs when 16+ connections open together, and the client's TCP retry adds ~1 s)."""
+
+    request_queue_size = 128
 
 
 def _error_body(message: str, error_type: str, code: str | None, param: str | None = None) -> dict:
@@ -374,6 +382,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer_completion(self, body: dict[str, Any]) -> None:
         """Apply, in order: the fault plan, auth, model check, response_format check, a normal reply."""
         fake = self.fake
+        received = time.monotonic()
         index, fault = fake.next_fault(body)
         if fault is not None and fault.kind in ("status", "drop", "timeout", "malformed"):
             self._answer_fault(fault, body, index)
@@ -389,12 +398,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(400, _error_body("response_format is not supported by this server",
                                              "invalid_request_error", None, param="response_format"))
             return
-        fake.pause(fake.latency)
-        self._answer_text(body, index, fault)
+        self._answer_text(body, index, fault, reply_at=received + fake.latency)
 
-    def _answer_text(self, body: dict[str, Any], index: int, fault: Fault | None) -> None:
-        """A 200 reply with the responder's text, shaped by a ``truncated``/``empty`` fault."""
+    def _answer_text(self, body: dict[str, Any], index: int, fault: Fault | None,
+                     reply_at: float | None = None) -> None:
+        """A 200 reply with the responder's text, shaped by a ``truncated``/``empty`` fault, sent
+        no earlier than ``reply_at`` (``time.monotonic``): the latency includes building the reply."""
         text: str | None = self.fake.responder(body)
+        if reply_at is not None:
+            self.fake.pause(reply_at - time.monotonic())
         finish_reason = "stop"
         if fault is not None and fault.kind == "truncated":
             text, finish_reason = text[: len(text) // 2], "length"

@@ -1,0 +1,220 @@
+"""``digest-pipeline rerun ARXIV_ID --digest DIGEST [--from-stage STAGE]``: redo one paper in place.
+
+The paper runs through the same code as in a full run (:func:`pipeline.runner.paper_document`),
+with the model stages from ``STAGE`` on forced past the cache (:attr:`ModelCaller.force_stages`;
+stage order ``translate`` -> ``generate`` -> ``resummarize``; their fresh replies replace the cached
+ones). Without ``--from-stage`` nothing is forced: every call the cache still holds is a hit, so
+only what changed (a prompt, a model) is called again. ``--from-stage validate`` re-checks the
+written document with no model call (as ``digest-pipeline validate`` does for one file).
+
+Then, each write atomic, in this order: ``papers/<id>.json``; ``digest.json`` with that paper's
+entry replaced where it was (or inserted at its input position when the previous run had not
+selected it) and its run summary recomputed; ``digest.en.md``; ``run.json`` last. No other file
+is touched, so the other papers' files stay byte for byte as they were.
+
+The recomputed summary (:func:`pipeline.runner.content_fields`) derives statuses, failures per
+check, tokens and cost (spent and saved by the cache) from the documents, so it describes the
+outputs as they now are; the activity counters (``model_calls``, ``cache_hits``, ``retries``) add
+the rerun's, and ``reruns`` records each rerun (who, when, from which stage, what it cost).
+
+A folder with no previous run (no ``digest.json`` / ``run.json``) is an input error (exit 2,
+nothing written): a rerun updates a finished run's outputs, and a one-paper ``digest.json`` would
+pass for a whole day. Run ``digest-pipeline run DIGEST --ids ID`` to start a folder with one paper.
+Everything (config, digest, paper id, the previous outputs) is read and checked before the first
+model call.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+
+from pipeline.cache import CacheStore
+from pipeline.config import LoadedConfig
+from pipeline.errors import ConfigError, InputError
+from pipeline.events import Event, EventLog
+from pipeline.llm.base import Provider
+from pipeline.models import Digest, Paper, PaperDocument, Validation
+from pipeline.output.files import write_json_atomic, write_text_atomic
+from pipeline.output.writer import output_dir, paper_path, render_english
+from pipeline.runner import chain_listener, content_fields, paper_document, run_context, select_papers
+from pipeline.validate.command import load_document
+from pipeline.validate.document import revalidate
+
+#: Model stages in DAG order; forcing one forces the ones after it.
+MODEL_STAGE_ORDER: tuple[str, ...] = ("translate", "generate", "resummarize")
+#: What ``--from-stage`` accepts: a model stage, or ``validate`` (re-check, no model call).
+FROM_STAGES: tuple[str, ...] = (*MODEL_STAGE_ORDER, "validate")
+
+
+def forced_stages(from_stage: str | None) -> frozenset[str]:
+    """The stages whose cached replies a rerun from ``from_stage`` ignores."""
+    if from_stage is None or from_stage == "validate":
+        return frozenset()
+    if from_stage not in MODEL_STAGE_ORDER:
+        raise ConfigError("--from-stage", [f"unknown stage {from_stage!r} (one of: {', '.join(FROM_STAGES)})"])
+    return frozenset(MODEL_STAGE_ORDER[MODEL_STAGE_ORDER.index(from_stage):])
+
+
+@dataclass
+class RerunPlan:
+    """Everything a rerun needs, read and checked before any model call or write."""
+
+    digest: Digest
+    loaded: LoadedConfig
+    paper: Paper
+    from_stage: str | None
+    out_dir: Path
+    digest_json: dict[str, Any] = field(repr=False)
+    run_json: dict[str, Any] = field(repr=False)
+    documents: list[PaperDocument] = field(repr=False)  # digest.json's entries, parsed
+    before: PaperDocument | None = None  # the paper as written by the previous run
+
+    @property
+    def needs_model(self) -> bool:
+        return self.from_stage != "validate"
+
+
+@dataclass
+class RerunResult:
+    """The rerun paper's new document, its validation before, and the updated run summary."""
+
+    document: PaperDocument
+    before: Validation | None
+    summary: dict[str, Any]
+    out_dir: Path
+    paper_path: Path
+    from_stage: str
+    model_calls: int
+    cache_hits: int
+    events: EventLog = field(repr=False, default_factory=EventLog)
+
+    @property
+    def exit_code(self) -> int:
+        """0 ok/repaired, 1 the paper failed validation or was skipped."""
+        return 1 if self.document.validation.status in ("failed", "skipped") else 0
+
+
+def prepare_rerun(digest: Digest, loaded: LoadedConfig, arxiv_id: str, out_root: Path,
+                  from_stage: str | None) -> RerunPlan:
+    """Check the stage, the paper id and the previous run's outputs; InputError/ConfigError if not usable."""
+    forced_stages(from_stage)  # rejects an unknown stage
+    paper = select_papers(digest, [arxiv_id], None)[0]
+    out_dir = output_dir(out_root, digest.path)
+    missing = [name for name in ("digest.json", "run.json") if not (out_dir / name).is_file()]
+    if missing:
+        raise InputError(out_dir, f"no previous run here ({' and '.join(missing)} missing): rerun updates the "
+                                  f"outputs of a finished run; run `digest-pipeline run {digest.path}` first "
+                                  "(with --ids to process only some papers)")
+    digest_json, run_json = _read_object(out_dir / "digest.json"), _read_object(out_dir / "run.json")
+    entries = digest_json.get("papers")
+    if not isinstance(entries, list):
+        raise InputError(out_dir / "digest.json", "not a digest.json: no 'papers' list")
+    documents = [load_document(out_dir / "digest.json", entry)[1] for entry in entries]
+    file = paper_path(out_dir, paper.arxiv_id)
+    before = load_document(file)[1] if file.is_file() else next(
+        (d for d in documents if d.arxiv_id == paper.arxiv_id), None)
+    if from_stage == "validate" and before is None:
+        raise InputError(file, "--from-stage validate re-checks the written document, and there is none for "
+                               "this paper; rerun from a model stage instead")
+    return RerunPlan(digest, loaded, paper, from_stage, out_dir, digest_json, run_json, documents, before)
+
+
+def rerun_paper(plan: RerunPlan, provider: Provider | None, cache: CacheStore | None,
+                events: EventLog | None = None) -> RerunResult:
+    """Recompute (or, from ``validate``, re-check) the paper and update the outputs in place.
+
+    ``provider`` and ``cache`` may be None only for ``--from-stage validate``. Raises
+    ProviderError (nothing written) when the provider cannot answer at all.
+    """
+    events = events or EventLog()
+    started, clock = datetime.now(timezone.utc), time.perf_counter()
+    if plan.needs_model:
+        assert provider is not None and cache is not None
+        ctx, accounting = run_context(plan.loaded, provider, cache, events,
+                                      force_stages=forced_stages(plan.from_stage))
+        listener = events.listener
+        events.listener = chain_listener(accounting.on_event, listener)
+        try:
+            events.emit(Event("run_started", "run", "", detail="1"))
+            document = paper_document(plan.paper, ctx, accounting)
+            events.emit(Event("paper_done", "run", plan.paper.arxiv_id, detail=document.validation.status))
+        finally:
+            events.listener = listener
+        run_id = ctx.run_id
+    else:
+        assert plan.before is not None
+        document = plan.before.model_copy(update={"validation": revalidate(plan.before)})
+        run_id = None
+    return _write(plan, document, events, started, time.perf_counter() - clock, run_id)
+
+
+def _write(plan: RerunPlan, document: PaperDocument, events: EventLog, started: datetime, seconds: float,
+           run_id: str | None) -> RerunResult:
+    entries = list(plan.digest_json["papers"])
+    documents = list(plan.documents)
+    position = next((i for i, d in enumerate(documents) if d.arxiv_id == document.arxiv_id), None)
+    entry = document.model_dump(mode="json")
+    if position is None:
+        position = _input_position(plan.digest, documents, document.arxiv_id)
+        entries.insert(position, entry)
+        documents.insert(position, document)
+    else:
+        entries[position], documents[position] = entry, document
+    executed, hits, retried = events.count("executed"), events.count("cache_hit"), events.count("retried")
+    record = {"arxiv_id": document.arxiv_id, "run_id": run_id, "at": started.isoformat(timespec="seconds"),
+              "from_stage": plan.from_stage, "config_hash": plan.loaded.config.digest(),
+              "status_before": plan.before.validation.status if plan.before is not None else None,
+              "status_after": document.validation.status, "model_calls": executed, "cache_hits": hits,
+              "retries": retried, "prompt_tokens": document.provenance.usage.prompt_tokens,
+              "completion_tokens": document.provenance.usage.completion_tokens,
+              "cost": document.provenance.cost, "wall_seconds": round(seconds, 3)}
+    old = plan.run_json
+    summary = {**old, **to_jsonable_python(content_fields(documents, plan.loaded.config.prices)),
+               "model_calls": _int(old, "model_calls") + executed, "cache_hits": _int(old, "cache_hits") + hits,
+               "retries": _int(old, "retries") + retried,
+               "reruns": [*(old.get("reruns") or []), record]}
+    path = paper_path(plan.out_dir, document.arxiv_id)
+    try:
+        write_text_atomic(path, document.model_dump_json(indent=2) + "\n")
+        write_json_atomic(plan.out_dir / "digest.json", {**plan.digest_json, "run": summary, "papers": entries})
+        write_text_atomic(plan.out_dir / "digest.en.md", render_english(plan.digest, documents))
+        write_json_atomic(plan.out_dir / "run.json", summary)
+    except OSError as exc:
+        raise InputError(getattr(exc, "filename", None) or plan.out_dir, f"cannot write: {exc.strerror or exc}") from exc
+    return RerunResult(document, plan.before.validation if plan.before is not None else None, summary,
+                       plan.out_dir, path, plan.from_stage or "cache", executed, hits, events)
+
+
+def _input_position(digest: Digest, documents: list[PaperDocument], arxiv_id: str) -> int:
+    """Where ``arxiv_id`` goes among ``documents`` so that they stay in the digest's order."""
+    order = {p.arxiv_id: i for i, p in enumerate(digest.papers)}
+    mine = order[arxiv_id]
+    return next((i for i, d in enumerate(documents) if order.get(d.arxiv_id, -1) > mine), len(documents))
+
+
+def _int(data: dict[str, Any], key: str) -> int:
+    value = data.get(key)
+    return value if isinstance(value, int) else 0
+
+
+def _read_object(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"cannot read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(data, dict):
+        raise InputError(path, f"not a {path.name}: the JSON is a {type(data).__name__}, expected an object")
+    return data
+
+
+__all__ = ["FROM_STAGES", "MODEL_STAGE_ORDER", "RerunPlan", "RerunResult", "forced_stages", "prepare_rerun",
+           "rerun_paper"]

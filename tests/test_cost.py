@@ -1,0 +1,190 @@
+"""Usage and cost: prices, cost per stage / paper / run, cache savings, budgets, ``run --dry-run``.
+
+Real runs through the CLI with the fake provider (its token counts: prompt characters / 4,
+reply characters / 4), on a temp config carrying the repo's top-level sections.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.config import ModelPrice
+from pipeline.cost import add_costs, format_cost, usage_cost
+from pipeline.llm.base import LLMRequest, register_provider
+from pipeline.llm.fake import FakeProvider
+from pipeline.models import PaperDocument, Usage
+from support.eval_config import write_config
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = REPO / "samples" / "seed-digest.md"
+runner = CliRunner()
+PRICE = ["--set", "prices.fake-model.prompt_per_1m=0.15", "--set", "prices.fake-model.completion_per_1m=0.6"]
+LIMIT = ["--limit", "6"]
+
+
+def _run(config: Path, *args: str):
+    return runner.invoke(app, ["run", str(SEED), "--config", str(config), *args])
+
+
+def _json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    return write_config(tmp_path, extra={"prices": {}})
+
+
+def _out(tmp_path: Path) -> Path:
+    return tmp_path / "out" / "seed-digest"
+
+
+def test_cost_per_stage_paper_and_run_from_the_price_table(config: Path, tmp_path: Path) -> None:
+    result = _run(config, *LIMIT, *PRICE)
+    assert result.exit_code == 0, result.output
+    run = _json(_out(tmp_path) / "run.json")
+    stages = run["usage_per_stage"]
+    assert set(stages) >= {"translate", "resummarize"}
+    for row in stages.values():
+        expected = (row["prompt_tokens"] * 0.15 + row["completion_tokens"] * 0.6) / 1e6
+        assert row["cost"] == pytest.approx(expected) and row["cost"] > 0
+    assert run["cost"] == pytest.approx(sum(r["cost"] for r in stages.values()))
+    assert run["prompt_tokens"] == sum(r["prompt_tokens"] for r in stages.values())
+    assert run["model_calls"] == sum(r["calls"] for r in stages.values())
+    papers = [_json(p) for p in sorted((_out(tmp_path) / "papers").glob("*.json"))]
+    assert len(papers) == 6
+    assert sum(p["provenance"]["cost"] for p in papers) == pytest.approx(run["cost"])
+    for paper in papers:
+        prov = paper["provenance"]
+        stage_costs = [s["cost"] for s in prov["stages"].values() if s["model"]]
+        assert prov["cost"] == pytest.approx(sum(stage_costs))
+        translate = prov["stages"]["translate"]
+        assert translate["cost"] == pytest.approx(
+            (translate["usage"]["prompt_tokens"] * 0.15 + translate["usage"]["completion_tokens"] * 0.6) / 1e6)
+        PaperDocument.model_validate(paper)
+    assert "cost" in result.stderr and "$" in result.stderr
+
+
+def test_unknown_price_is_null_and_reported_unknown_never_zero(config: Path, tmp_path: Path) -> None:
+    result = _run(config, *LIMIT)
+    assert result.exit_code == 0, result.output
+    run = _json(_out(tmp_path) / "run.json")
+    assert run["cost"] is None and run["cost_saved_by_cache"] is None
+    assert run["unpriced_models"] == ["fake-model"]
+    assert all(row["cost"] is None for row in run["usage_per_stage"].values())
+    paper = _json(next((_out(tmp_path) / "papers").glob("*.json")))
+    assert paper["provenance"]["cost"] is None
+    assert paper["provenance"]["stages"]["translate"]["cost"] is None
+    assert "unknown (no price for fake-model)" in result.stderr
+
+
+def test_warm_run_costs_nothing_and_reports_what_the_cache_saved(config: Path, tmp_path: Path) -> None:
+    assert _run(config, *LIMIT, *PRICE).exit_code == 0
+    cold = _json(_out(tmp_path) / "run.json")
+    assert cold["tokens_saved_by_cache"] == {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
+    assert cold["cost_saved_by_cache"] == 0
+    warm_result = _run(config, *LIMIT, *PRICE)
+    assert warm_result.exit_code == 0
+    warm = _json(_out(tmp_path) / "run.json")
+    assert warm["model_calls"] == 0 and warm["cost"] == 0
+    assert warm["tokens_saved_by_cache"] == {"prompt_tokens": cold["prompt_tokens"],
+                                             "completion_tokens": cold["completion_tokens"],
+                                             "calls": cold["model_calls"]}
+    assert warm["cost_saved_by_cache"] == pytest.approx(cold["cost"])
+    for stage, row in warm["usage_per_stage"].items():
+        assert row["cached_calls"] == cold["usage_per_stage"][stage]["calls"]
+        assert row["cost_saved_by_cache"] == pytest.approx(cold["usage_per_stage"][stage]["cost"])
+    paper = _json(next((_out(tmp_path) / "papers").glob("*.json")))
+    assert paper["provenance"]["usage"]["calls"] == 0 and paper["provenance"]["cached_usage"]["calls"] > 0
+    assert paper["provenance"]["cost"] == 0 and paper["provenance"]["cost_saved_by_cache"] > 0
+
+
+def test_budget_max_tokens_skips_the_rest_and_exits_1(config: Path, tmp_path: Path) -> None:
+    result = _run(config, "--limit", "8", "--concurrency", "1", "--set", "budget.max_tokens=4000", *PRICE)
+    assert result.exit_code == 1, result.output
+    run = _json(_out(tmp_path) / "run.json")
+    skipped = run["status_counts"]["skipped"]
+    assert 0 < skipped < 8 and run["status_counts"]["ok"] + skipped == 8
+    assert run["budget"]["max_tokens"] == 4000 and run["budget"]["spent_tokens"] >= 4000
+    assert run["budget"]["skipped"] == skipped and "max_tokens" in run["budget"]["reached"]
+    digest = _json(_out(tmp_path) / "digest.json")
+    statuses = [p["validation"]["status"] for p in digest["papers"]]
+    assert statuses == sorted(statuses, key=lambda s: s == "skipped"), "the first papers run, the rest are skipped"
+    doc = next(p for p in digest["papers"] if p["validation"]["status"] == "skipped")
+    assert doc["validation"]["issues"][0]["check"] == "budget" and "max_tokens 4000" in doc["validation"]["issues"][0]["message"]
+    assert doc["translation"]["tldr"] is None and doc["provenance"]["usage"]["calls"] == 0
+    PaperDocument.model_validate(doc)
+    assert "skipped" in result.stderr
+
+    # `validate` keeps a skipped paper skipped; a run with a higher budget finishes the day.
+    checked = runner.invoke(app, ["validate", str(_out(tmp_path)), "--json"])
+    assert json.loads(checked.stdout)["status_counts"]["after"].get("skipped") == skipped
+    again = _run(config, "--limit", "8", "--concurrency", "1", "--set", "budget.max_tokens=1000000", *PRICE)
+    assert again.exit_code == 0, again.output
+    rerun = _json(_out(tmp_path) / "run.json")
+    assert "skipped" not in rerun["status_counts"] and rerun["cache_hits"] > 0
+
+
+def test_budget_max_cost_stops_and_needs_prices(config: Path, tmp_path: Path) -> None:
+    no_price = _run(config, *LIMIT, "--set", "budget.max_cost=0.001")
+    assert no_price.exit_code == 2 and "prices.fake-model" in no_price.stderr
+    assert not (tmp_path / "out").exists()
+    result = _run(config, "--limit", "8", "--concurrency", "1", "--set", "budget.max_cost=0.0008", *PRICE)
+    assert result.exit_code == 1, result.output
+    run = _json(_out(tmp_path) / "run.json")
+    assert run["status_counts"]["skipped"] > 0 and run["budget"]["spent_cost"] >= 0.0008
+    assert "max_cost" in run["budget"]["reached"]
+
+
+def _refuse(request: LLMRequest) -> str:
+    raise AssertionError(f"a dry run called the model: {request.tags}")
+
+
+def test_dry_run_estimates_without_calling_a_model_or_writing(tmp_path: Path) -> None:
+    register_provider("fake-refuse", lambda settings: FakeProvider(responder=_refuse))
+    config = write_config(tmp_path, provider="fake-refuse", extra={"prices": {}})
+    result = _run(config, *LIMIT, *PRICE, "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    estimate = json.loads(result.stdout)
+    assert not (tmp_path / "out").exists() and not (tmp_path / "cache").exists()
+    total = estimate["total"]
+    assert estimate["papers"] == 6 and total["cached"] == 0 and total["calls"] > 6
+    assert "max_tokens" in estimate["method"] and "/ 4" in estimate["method"]
+    assert total["cost"] == pytest.approx((total["prompt_tokens"] * 0.15 + total["completion_tokens"] * 0.6) / 1e6)
+
+    # The same run for real (template replies pass validation): same calls, prompt tokens within
+    # rounding, completion tokens below the max_tokens bound.
+    real_config = write_config(tmp_path, extra={"prices": {}})
+    assert _run(real_config, *LIMIT, *PRICE).exit_code == 0
+    run = _json(_out(tmp_path) / "run.json")
+    assert total["calls"] == run["model_calls"]
+    assert run["prompt_tokens"] <= total["prompt_tokens"] <= run["prompt_tokens"] + total["calls"]
+    assert run["completion_tokens"] < total["completion_tokens"]
+
+    # Afterwards the cache holds every call: nothing left to pay for.
+    warm = _run(real_config, *LIMIT, *PRICE, "--dry-run", "--json")
+    estimate = json.loads(warm.stdout)
+    assert estimate["total"]["calls"] == 0 and estimate["total"]["cached"] == run["model_calls"]
+    assert estimate["total"]["cost"] == 0
+
+
+def test_dry_run_table_says_unknown_without_prices(config: Path, tmp_path: Path) -> None:
+    result = _run(config, *LIMIT, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "no model called, nothing written" in result.stdout
+    assert "unknown" in result.stdout and "no price for fake-model" in result.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def test_cost_helpers() -> None:
+    price = ModelPrice(prompt_per_1m=1.0, completion_per_1m=2.0)
+    assert usage_cost(Usage(prompt_tokens=1_000_000, completion_tokens=500_000), price) == 2.0
+    assert usage_cost(Usage(prompt_tokens=10), None) is None
+    assert add_costs([0.5, None]) is None and add_costs([]) is None and add_costs([0.25, 0.5]) == 0.75
+    assert format_cost(None) == "unknown" and format_cost(0) == "$0" and format_cost(1.23456) == "$1.2346"
+    assert format_cost(0.000123) == "$0.000123"
