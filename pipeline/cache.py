@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
+from pipeline.errors import ConfigError
 from pipeline.llm.base import LLMRequest
 
 
@@ -55,13 +56,21 @@ class MemoryCacheStore:
 
 
 class DiskCacheStore:
-    """A :mod:`diskcache` store in ``directory`` (created if missing)."""
+    """A :mod:`diskcache` store in ``directory`` (created if missing).
+
+    Raises ConfigError (one line naming the folder) when the folder cannot hold a cache.
+    """
 
     def __init__(self, directory: str | Path) -> None:
+        import sqlite3
+
         import diskcache
 
         self.directory = Path(directory)
-        self._cache = diskcache.Cache(str(self.directory))
+        try:
+            self._cache = diskcache.Cache(str(self.directory))
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError("cache.dir", [f"cannot open the cache in {self.directory}: {exc}"]) from exc
 
     def get(self, key: str) -> dict[str, Any] | None:
         value = self._cache.get(key)

@@ -36,6 +36,11 @@ CacheDirOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="stage 
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="keep the cache in memory only for this run")]
 
 
+#: Errors the CLI reports as one line (exit 2, or the error's own code); OSError covers output and
+#: cache paths that cannot be written (a file where a folder is expected, permissions, full disk).
+HANDLED = (PipelineError, OSError)
+
+
 def _fail(exc: BaseException, debug: bool) -> None:
     if debug:
         raise exc
@@ -72,13 +77,17 @@ def run(
     from pipeline.app import RunOptions, execute_estimate, execute_run
     from pipeline.report import print_estimate, print_run_summary, progress_listener
 
+    try:
+        paper_ids = _split_ids(ids)
+    except HANDLED as exc:
+        _fail(exc, debug)
     options = RunOptions(config=config, overrides=list(overrides or []), out_dir=out_dir, cache_dir=cache_dir,
-                         no_cache=no_cache, limit=limit, ids=_split_ids(ids), provider=provider,
+                         no_cache=no_cache, limit=limit, ids=paper_ids, provider=provider,
                          base_url=base_url, model=model, concurrency=concurrency, timeout=timeout, variant=variant)
     if dry_run:
         try:
             estimate = execute_estimate(digest, options)
-        except PipelineError as exc:
+        except HANDLED as exc:
             _fail(exc, debug)
         if as_json:
             sys.stdout.write(estimate.model_dump_json(indent=2) + "\n")
@@ -88,7 +97,7 @@ def run(
     try:
         with progress_listener(err, disable=as_json) as listener:
             result = execute_run(digest, options, listener)
-    except PipelineError as exc:
+    except HANDLED as exc:
         _fail(exc, debug)
     except KeyboardInterrupt:
         err.print("interrupted: finished papers are written and cached; run again to resume")
@@ -145,7 +154,7 @@ def rerun(
         _fail(ConfigError("ARXIV_ID", [str(exc)]), debug)
     try:
         result = execute_rerun(paper_id, digest, options, from_stage)
-    except PipelineError as exc:
+    except HANDLED as exc:
         _fail(exc, debug)
     except KeyboardInterrupt:
         err.print("interrupted: nothing was rewritten")
@@ -170,7 +179,7 @@ def parse(
 
     try:
         parsed = parse_digest(digest)
-    except PipelineError as exc:
+    except HANDLED as exc:
         _fail(exc, debug)
     if as_json:
         sys.stdout.write(json.dumps([p.model_dump(mode="json") for p in parsed.papers], ensure_ascii=False, indent=2) + "\n")
@@ -196,7 +205,7 @@ def validate(
 
     try:
         report = validate_path(path, dry_run=dry_run)
-    except PipelineError as exc:
+    except HANDLED as exc:
         _fail(exc, debug)
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
@@ -246,8 +255,8 @@ def eval_command(
                              concurrency=concurrency, timeout=timeout)
     try:
         paper_ids = _split_ids(ids)
-    except ValueError as exc:
-        _fail(ConfigError("--ids", [str(exc)]), debug)
+    except HANDLED as exc:
+        _fail(exc, debug)
     options = EvalOptions(run=run_options, variants=list(variants or []), sample=sample, ids=paper_ids,
                           seed=seed, name=name, show_diff=show_diff)
 
@@ -257,7 +266,7 @@ def eval_command(
 
     try:
         result = execute_eval(digest, options, listener=listener)
-    except PipelineError as exc:
+    except HANDLED as exc:
         _fail(exc, debug)
     except KeyboardInterrupt:
         err.print("interrupted: finished papers are cached; run again to resume")
@@ -278,7 +287,10 @@ def schema(
 
     text = json.dumps(PaperDocument.model_json_schema(), indent=2, ensure_ascii=False) + "\n"
     if output:
-        write_text_atomic(output, text)
+        try:
+            write_text_atomic(output, text)
+        except OSError as exc:
+            _fail(exc, False)
     else:
         sys.stdout.write(text)
 
@@ -290,11 +302,19 @@ def version() -> None:
 
 
 def _split_ids(ids: str | None) -> list[str] | None:
-    if not ids:
+    """``--ids`` as normalized arXiv ids; ConfigError for an empty list or a malformed id."""
+    if ids is None:
         return None
+    from pipeline.errors import ConfigError
     from pipeline.parse.ids import normalize_arxiv_id
 
-    return [normalize_arxiv_id(i.strip()) for i in ids.split(",") if i.strip()]
+    parts = [i.strip() for i in ids.split(",") if i.strip()]
+    if not parts:
+        raise ConfigError("--ids", ["no arXiv id given"])
+    try:
+        return [normalize_arxiv_id(i) for i in parts]
+    except ValueError as exc:
+        raise ConfigError("--ids", [str(exc)]) from exc
 
 
 def main() -> None:

@@ -113,6 +113,10 @@ def prepare_rerun(digest: Digest, loaded: LoadedConfig, arxiv_id: str, out_root:
                                   f"outputs of a finished run; run `digest-pipeline run {digest.path}` first "
                                   "(with --ids to process only some papers)")
     digest_json, run_json = _read_object(out_dir / "digest.json"), _read_object(out_dir / "run.json")
+    made_from = digest_json.get("digest")
+    if made_from is not None and made_from != Path(digest.path).name:
+        raise InputError(out_dir / "digest.json", f"this run was made from {made_from!r}, not "
+                         f"{Path(digest.path).name!r}: pass the same --digest (or a different --out)")
     entries = digest_json.get("papers")
     if not isinstance(entries, list):
         raise InputError(out_dir / "digest.json", "not a digest.json: no 'papers' list")

@@ -193,3 +193,24 @@ def test_json_output(config: Path, out: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["paper"]["arxiv_id"] == PAPER and data["run"]["reruns"][-1]["from_stage"] == "resummarize"
+
+
+def test_rerun_with_another_digest_than_the_run_was_made_from_is_refused(repo: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    other = tmp_path / "elsewhere" / "seed-digest.jsonl"
+    other.parent.mkdir()
+    common = ["--config", str(repo / "config.yaml"), "--provider", "fake", "--out", str(tmp_path / "out"),
+              "--cache-dir", str(tmp_path / "cache")]
+    first = CliRunner().invoke(app, ["run", str(repo / "samples" / "seed-digest.md"), "--limit", "2", *common])
+    assert first.exit_code == 0, first.output
+    other.write_text('{"id": "2601.16272", "title": "T", "authors": ["A"], "categories": ["cs.CV"], '
+                     '"summary": "An abstract.", "abs": "https://arxiv.org/abs/2601.16272", "AI": {}}\n',
+                     encoding="utf-8")
+    before = (tmp_path / "out" / "seed-digest" / "digest.json").read_bytes()
+    result = CliRunner().invoke(app, ["rerun", "2601.16272", "--digest", str(other), *common])
+    assert result.exit_code == 2
+    assert "seed-digest.md" in result.stderr and "--digest" in result.stderr
+    assert (tmp_path / "out" / "seed-digest" / "digest.json").read_bytes() == before

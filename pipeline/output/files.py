@@ -23,6 +23,16 @@ from typing import Any
 from pydantic_core import to_json
 
 
+def _file_mode() -> int:
+    """The mode a plain ``open()`` would give a new file (0o666 less the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _file_mode()  # mkstemp makes 0600 files; outputs are meant to be served and shared
+
+
 def dumps_json(data: Any) -> str:
     """``data`` as indented JSON text (see the module docstring), without the trailing newline."""
     return to_json(data, indent=2).decode("utf-8")
@@ -34,6 +44,7 @@ def write_text_atomic(path: Path, text: str, *, durable: bool = True) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
             if durable:
