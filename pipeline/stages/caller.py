@@ -56,18 +56,6 @@ class CallResult:
     attempts: int = 1
 
 
-@dataclass(frozen=True)
-class _Raw:
-    """One provider answer (fresh or cached), before its reply is read."""
-
-    text: str
-    finish_reason: str
-    usage: Usage
-    original_usage: Usage
-    cached: bool
-    cache_key: str
-
-
 @dataclass
 class ModelCaller:
     """Shared by every stage of a run; thread-safe as long as provider and cache are.
@@ -115,8 +103,9 @@ class ModelCaller:
                           attempts=attempts)
 
     def _answer(self, stage: str, stage_version: str, prompt: PromptTemplate, request: LLMRequest,
-                paper_id: str, field_name: str | None) -> _Raw:
-        """The stored reply for ``request``, or a fresh one from the provider (then stored)."""
+                paper_id: str, field_name: str | None) -> CallResult:
+        """The stored answer for ``request``, or a fresh one from the provider (then stored);
+        ``text`` is the raw reply, not yet read by :func:`parse_reply`."""
         key = cache_key(stage=stage, stage_version=stage_version, prompt_hash=prompt.content_hash,
                         provider=self.provider.name, model_identity=self.provider.describe_model(request.model),
                         request=request)
@@ -126,7 +115,7 @@ class ModelCaller:
                 original = Usage(**stored.get("usage", {}))
                 self.events.emit(Event("cache_hit", stage, paper_id, field_name, seconds=stored.get("seconds"),
                                        tokens=(original.prompt_tokens, original.completion_tokens)))
-                return _Raw(stored["text"], stored.get("finish_reason", "stop"), Usage(), original, True, key)
+                return CallResult(stored["text"], stored.get("finish_reason", "stop"), Usage(), original, True, key)
         started = time.perf_counter()
         response = call_with_retry(self.provider, request, self.retry,
                                    on_retry=lambda attempt, exc, wait: self.events.emit(
@@ -138,7 +127,7 @@ class ModelCaller:
                              "usage": usage.model_dump(), "seconds": seconds})
         self.events.emit(Event("executed", stage, paper_id, field_name, seconds=seconds,
                                tokens=(usage.prompt_tokens, usage.completion_tokens)))
-        return _Raw(response.text, response.finish_reason, usage, usage, False, key)
+        return CallResult(response.text, response.finish_reason, usage, usage, False, key)
 
 
 def _reask_overrides(request: LLMRequest, reply: Reply) -> dict[str, Any]:
