@@ -14,7 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
+
+from support.eval_config import write_config
 
 from pipeline.cache import MemoryCacheStore
 from pipeline.config import load_config
@@ -34,19 +35,7 @@ PAPER = "2601.16302"  # FeTTL; its Chinese result holds "p值<0.002"
 
 
 def _config(tmp_path: Path, max_repairs: int = 1):
-    data = {
-        "provider": "fake",
-        "prompts_dir": str(REPO / "prompts"),
-        "providers": {"fake": {"settings": {}, "stages": {
-            "translate": {"model": "fake-model", "prompt": "translate-chat", "repair_prompt": "translate-chat-repair"},
-            "resummarize": {"model": "fake-model", "prompt": "resummarize-chat"},
-            "generate": {"model": "fake-model", "prompt": "generate-chat"},
-        }}},
-        "validation": {"max_repairs": max_repairs},
-    }
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return load_config(path)
+    return load_config(write_config(tmp_path, extra={"validation": {"max_repairs": max_repairs}}))
 
 
 def _run(tmp_path: Path, digest: Digest, responder: Callable[[LLMRequest], str], *,

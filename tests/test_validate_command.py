@@ -10,6 +10,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from support.eval_config import write_config
+
 from pipeline.cli import app
 from pipeline.models import PaperDocument
 from pipeline.validate.document import revalidate
@@ -25,19 +27,7 @@ runner = CliRunner()
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     """The fake provider only, with the repo's prompts (other providers' prompts play no part)."""
-    data = {
-        "provider": "fake",
-        "prompts_dir": str(REPO / "prompts"),
-        "providers": {"fake": {"settings": {}, "stages": {
-            "translate": {"model": "fake-model", "prompt": "translate-chat", "repair_prompt": "translate-chat-repair"},
-            "resummarize": {"model": "fake-model", "prompt": "resummarize-chat"},
-            "generate": {"model": "fake-model", "prompt": "generate-chat"},
-        }}},
-        "cache": {"dir": str(tmp_path / "cache")},
-    }
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return path
+    return write_config(tmp_path)
 
 
 def _run(config: Path, out: Path, digest: Path, *args: str) -> Path:

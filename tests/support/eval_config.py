@@ -1,6 +1,7 @@
-"""A self-contained config for variant/eval tests: the repo's prompts and its ``fake`` provider
+"""A self-contained fake-provider config for tests: the repo's prompts and its ``fake`` provider
 section (so new stages added to the repo config come along), under provider names the tests
-register, plus extra prompt files and a ``variants:`` section."""
+register, plus extra prompt files, a ``variants:`` section or other sections. The other
+providers of the repo config (and so their prompts) play no part."""
 
 from __future__ import annotations
 
