@@ -58,6 +58,10 @@ class MemoryCacheStore:
 class DiskCacheStore:
     """A :mod:`diskcache` store in ``directory`` (created if missing).
 
+    The cache keeps diskcache's size limit (1 GB by default) but trims to it once, on
+    :meth:`close`, rather than checking the volume on every ``set`` (``cull_limit=0``): a write
+    then costs one insert.
+
     Raises ConfigError (one line naming the folder) when the folder cannot hold a cache.
     """
 
@@ -68,7 +72,7 @@ class DiskCacheStore:
 
         self.directory = Path(directory)
         try:
-            self._cache = diskcache.Cache(str(self.directory))
+            self._cache = diskcache.Cache(str(self.directory), cull_limit=0)
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError("cache.dir", [f"cannot open the cache in {self.directory}: {exc}"]) from exc
 
@@ -80,6 +84,13 @@ class DiskCacheStore:
         self._cache.set(key, value)
 
     def close(self) -> None:
+        """Trim the cache to its size limit (oldest stored first) and close it."""
+        import diskcache
+
+        try:
+            self._cache.cull()
+        except diskcache.Timeout:  # another process holds the database: trim next time
+            pass
         self._cache.close()
 
 

@@ -65,3 +65,20 @@ def test_disk_store_survives_reopen(tmp_path: Path) -> None:
     assert again.get("k") == {"text": "t"}
     assert again.get("other") is None
     again.close()
+
+
+def test_disk_store_trims_to_its_size_limit_on_close_not_on_each_set(tmp_path: Path) -> None:
+    store = DiskCacheStore(tmp_path / "c")
+    limit = store._cache.volume() + 600_000  # the empty database plus 15 of the 30 values
+    store._cache.reset("size_limit", limit)
+    big = "x" * 40_000  # above diskcache's 32 KB inline limit: each value is its own file
+    for i in range(30):
+        store.set(f"k{i}", {"text": big})
+    assert store._cache.volume() > limit  # sets do not cull
+    assert all(store.get(f"k{i}") is not None for i in range(30))
+    store.close()
+    again = DiskCacheStore(tmp_path / "c")
+    assert again._cache.volume() <= limit
+    assert again.get("k29") == {"text": big}  # the newest entries stay
+    assert again.get("k0") is None  # the oldest went first
+    again.close()

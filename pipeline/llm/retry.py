@@ -125,9 +125,21 @@ def call_with_retry(provider: Provider, request: LLMRequest, policy: RetryPolicy
         RetryExhaustedError: every attempt failed with a retryable error; chained from the last.
         Exception: anything that is not a ProviderError propagates unchanged, without retry.
     """
+    try:  # the first attempt runs bare: the tenacity controller is built only after a failure
+        return provider.complete(request)
+    except ProviderError as error:
+        if not error.retryable:
+            raise
+        failed = [error]
+
+    def attempt(req: LLMRequest) -> LLMResponse:
+        if failed:  # tenacity's attempt 1 is the one that already failed: replay its error
+            raise failed.pop()
+        return provider.complete(req)
+
     retrying = build_retrying(policy or RetryPolicy(), on_retry=on_retry, sleep=sleep)
     try:
-        return retrying(provider.complete, request)
+        return retrying(attempt, request)
     except RetryError as exhausted:
         last = exhausted.last_attempt.exception()
         if not isinstance(last, ProviderError):  # unreachable: only ProviderErrors are retried

@@ -113,7 +113,11 @@ _FRACTION_WORDS = {"half": ("1/2", Decimal(50)), "halves": ("1/2", Decimal(50)),
 
 # --------------------------------------------------------------------------- patterns
 
-_NUM = r"\d+(?:,\d{3})+(?![\d,])(?:\.\d+)?|\d+(?:\.\d+)?(?:[eE][-+]?\d{1,2}(?![\d.]))?"
+# Every pattern a scan starts with begins with a character class (``\d\d*``, not ``\d+``): the
+# re module then skips ahead to candidate characters instead of trying each position in turn.
+# ``_NUM`` = ``\d+(?:,\d{3})+(?![\d,])(?:\.\d+)?|\d+(?:\.\d+)?(?:[eE][-+]?\d{1,2}(?![\d.]))?``
+# with the digit run factored out (the thousands branch can only match after the whole run).
+_NUM = r"\d\d*(?:(?:,\d{3})+(?![\d,])(?:\.\d+)?|(?:\.\d+)?(?:[eE][-+]?\d{1,2}(?![\d.]))?)"
 _MUL = (r"万亿|千亿|百亿|十亿|亿|千万|百万|十万|万|千(?![米克瓦])"
         r"|\s?(?:thousand|million|billion|trillion|hundred)\b|[kKMB](?![A-Za-z0-9])")
 _KIND = (r"(?P<pp>个?百分点|\s?percentage[\s-]points?\b|\s?pp\b)"
@@ -125,14 +129,18 @@ _RANGE_TAIL_RE = re.compile(rf"\s*(?:-|–|—|~|～|to|至|到)\s*({_NUM})")
 _IDENT_RE = re.compile(  # a Latin-initial token with a digit somewhere: GPT-4o, Qwen2.5-7B, F1
     r"(?<![A-Za-z0-9])[A-Za-z](?=[A-Za-z0-9._-]*\d)[A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*")
 _IDENT_DIGITS_RE = re.compile(r"\d+(?:\.\d+)?")
-_MARKER_CANDIDATE_RE = re.compile(r"\(\s*\d{1,2}\s*\)|\d{1,2}(?:[).、](?!\d))")
+_MARKER_CANDIDATE_RE = re.compile(  # ``\(\s*\d{1,2}\s*\)|\d{1,2}(?:[).、](?!\d))``, class first
+    r"[(\d](?:(?<=\()\s*\d{1,2}\s*\)|(?<=\d)\d?(?:[).、](?!\d)))")
 _MARKER_BREAK = set(":;!?。；：，、\n")
 _CIRCLED_RE = re.compile("[\u2460-\u2473\u24f5-\u24fe\u2776-\u277f]")
 _PERCENT_CJK_RE = re.compile(rf"百分之(?P<n>[{_CJK_CHARS}]+|\d+(?:\.\d+)?)")
 _FRACTION_CJK_RE = re.compile(rf"(?P<d>[{_CJK_CHARS}]+|\d+)分之(?P<n>[{_CJK_CHARS}]+|\d+)")
-_RATIO_FRACTION_RE = re.compile(r"(?P<a>\d+(?:\.\d+)?)(?P<sep>[:/])(?P<b>\d+(?:\.\d+)?)")
-_CJK_RUN_RE = re.compile(rf"[{_CJK_CHARS}]+")
+_RATIO_FRACTION_RE = re.compile(r"(?P<a>\d\d*(?:\.\d+)?)(?P<sep>[:/])(?P<b>\d+(?:\.\d+)?)")
+_CJK_RUN_RE = re.compile(rf"[{_CJK_CHARS}][{_CJK_CHARS}]*")
 _ALPHA_RE = re.compile(r"[A-Za-z]+")
+_DIGIT_RUN_RE = re.compile(r"\d\d*")
+_SPACE_RE = re.compile(r"\s")
+_FIGURE_AFTER_RE = re.compile(r"\s+\d")  # "may 2024": the month, not the verb
 _UNIT_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _UNIT_WORD_RE = re.compile(rf"-({'|'.join(_UNIT_WORDS)})(?![A-Za-z])", re.I)
 _NUMBER_WORDS = frozenset({*_WORD_VALUES, *_ORDINALS, *_MONTHS, *_WEAK_WORDS, *_TIMES_WORDS,
@@ -225,10 +233,14 @@ class _Scanner:
     def flush(self) -> None:
         """Blank the spans consumed by the pass that just ran."""
         if self.spans:
-            chars = list(self.work)
-            for start, end in self.spans:
-                chars[start:end] = " " * (end - start)
-            self.work = "".join(chars)
+            pieces, done = [], 0
+            for start, end in sorted(self.spans):
+                start = max(start, done)  # spans may overlap
+                if end > start:
+                    pieces += (self.work[done:start], " " * (end - start))
+                    done = end
+            pieces.append(self.work[done:])
+            self.work = "".join(pieces)
             self.spans = []
 
 
@@ -252,11 +264,31 @@ def _marker_style(work: str, m: re.Match[str]) -> str | None:
     return style if head[-1] in separators and len(head) < start else None
 
 
+def _digit_chunks(work: str) -> list[tuple[int, int]]:
+    """Spans of ``work`` that hold every identifier with a digit: from the space, tab or line
+    break before each digit run to the whitespace after it, overlapping spans merged. An
+    identifier (:data:`_IDENT_RE`) has a digit and no whitespace, so it lies inside one of them;
+    scanning these spans finds what a scan of the whole text finds, at the cost of the digits."""
+    chunks: list[tuple[int, int]] = []
+    for m in _DIGIT_RUN_RE.finditer(work):
+        if chunks and m.start() < chunks[-1][1]:
+            continue
+        start = max(work.rfind(" ", 0, m.start()), work.rfind("\t", 0, m.start()),
+                    work.rfind("\n", 0, m.start())) + 1
+        space = _SPACE_RE.search(work, m.end())
+        end = space.start() if space else len(work)
+        if chunks and start <= chunks[-1][1]:
+            start = chunks.pop()[0]
+        chunks.append((start, end))
+    return chunks
+
+
 def _pass_masks(sc: _Scanner) -> None:
     """Blank identifiers with digits (``GPT-4o``, ``F1``; their digit runs become ``ident``
     tokens) and list markers -- candidates that form a sequence (``1.`` ... ``2.``;
     ``(1)`` ... ``(2)``), so a lone ``(8)`` stays a figure."""
-    for m in _IDENT_RE.finditer(sc.work):
+    idents = [m for start, end in _digit_chunks(sc.work) for m in _IDENT_RE.finditer(sc.work, start, end)]
+    for m in idents:
         for part in _IDENT_DIGITS_RE.finditer(m.group()):
             sc.add(m.start() + part.start(), _make(_dec(part.group()), "plain", "ident", part.group()))
         sc.consume(m.start(), m.end())
@@ -376,30 +408,50 @@ def _word_token(word: str, unit_word: str | None) -> tuple[Decimal, str, str] | 
     return None
 
 
+def _number_word_spans(work: str) -> list[tuple[int, int]]:
+    """(start, end) of the runs of ASCII letters (:data:`_ALPHA_RE`) that are number words, any
+    case, in order. ASCII text (where lowering keeps every position) is first checked for which
+    number words occur at all; only those are looked up, so a text with none costs one
+    ``findall`` rather than a Python step per word."""
+    if not work.isascii():
+        return [m.span() for m in _ALPHA_RE.finditer(work) if m.group().lower() in _NUMBER_WORDS]
+    lowered = work.lower()
+    spans = []
+    for word in _NUMBER_WORDS.intersection(_ALPHA_RE.findall(lowered)):
+        start = lowered.find(word)
+        while start >= 0:
+            end = start + len(word)
+            if not lowered[start - 1:start].isalpha() and not lowered[end:end + 1].isalpha():
+                spans.append((start, end))
+            start = lowered.find(word, end)
+    return sorted(spans)
+
+
 def _pass_words(sc: _Scanner) -> None:
     """English number words: ``two``, ``twenty-five``, ``ninety percent``, ``ten thousand``,
     ``doubles`` (2x), ``half`` (1/2, 50%), weak ``one``/``both``/``first``/``February``."""
     work, skip_until = sc.work, -1
-    for m in _ALPHA_RE.finditer(work):
-        word = m.group().lower()
-        if word not in _NUMBER_WORDS or m.start() < skip_until:
+    for start, stop in _number_word_spans(work):
+        if start < skip_until:
             continue
+        written = work[start:stop]
+        word = written.lower()
         if word in _FRACTION_WORDS:
             frac, pct = _FRACTION_WORDS[word]
-            sc.add(m.start(), NumberToken(frac, None, "fraction", "word_weak", m.group()))
+            sc.add(start, NumberToken(frac, None, "fraction", "word_weak", written))
             if pct is not None:
-                sc.add(m.start(), _make(pct, "percent", "word_weak", m.group()))
-        unit = _UNIT_WORD_RE.match(work, m.end()) if word in _WORD_VALUES else None
+                sc.add(start, _make(pct, "percent", "word_weak", written))
+        unit = _UNIT_WORD_RE.match(work, stop) if word in _WORD_VALUES else None
         found = _word_token(word, unit.group(1).lower() if unit else None)
-        if found is None or (word == "may" and not re.match(r"\s+\d", sc.text[m.end():])):
+        if found is None or (word == "may" and not _FIGURE_AFTER_RE.match(sc.text, stop)):
             continue
         value, kind, origin = found
-        multiplier, suffix_kind, end = _suffix(work, unit.end() if unit else m.end())
+        multiplier, suffix_kind, end = _suffix(work, unit.end() if unit else stop)
         if kind == "plain" and origin == "word" and (multiplier != 1 or suffix_kind != "plain"):
             value, kind = value * multiplier, suffix_kind
         else:
-            end = unit.end() if unit else m.end()
-        sc.add(m.start(), _make(value, kind, origin, work[m.start():end]))
+            end = unit.end() if unit else stop
+        sc.add(start, _make(value, kind, origin, work[start:end]))
         skip_until = end
 
 
