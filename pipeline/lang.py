@@ -46,7 +46,7 @@ _CJK_RE = re.compile(f"[{_HAN}{_KANA}{_HANGUL}]")
 _SPACE_RE = re.compile(r"\s")
 _LATIN_WORD_RE = re.compile(r"[A-Za-z\u00c0-\u024f]+")
 _WORD_RE = re.compile(r"[^\W\d_]+")
-_ASCII_WORD_RE = re.compile(r"[a-z]+")
+_ASCII_LETTERS_RE = re.compile(r"[A-Za-z]+")
 _ACCENTED_RE = re.compile(r"[\u00c0-\u024f]")
 _MATH_RE = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|\\\(.*?\\\)|\\\[.*?\\\]|\\[A-Za-z]+", re.S)
 
@@ -127,12 +127,14 @@ def _guess_cjk(prose: str, han: int, kana: int, hangul: int) -> tuple[str, float
 
 def _guess_latin(prose: str, is_ascii: bool) -> tuple[str, float]:
     """English by function words (no accents, no foreign function words), else langdetect."""
-    words = (_ASCII_WORD_RE if is_ascii else _WORD_RE).findall(prose.lower())
+    written = (_ASCII_LETTERS_RE if is_ascii else _WORD_RE).findall(prose)
+    words = [w.lower() for w in written]
     letters = sum(map(len, words))
     if letters < _MIN_LETTERS:
         return UNKNOWN, 0.0
     en_hits = sum(map(_EN_STOP.__contains__, words))
-    foreign_hits = sum(map(_FOREIGN_STOP.__contains__, words))
+    # An acronym is not a function word: "(CEs)" is not French "ces", "DAS" not German "das".
+    foreign_hits = sum(1 for w in written if w.lower() in _FOREIGN_STOP and (w.islower() or w.istitle()))
     accented = 0 if is_ascii else len(_ACCENTED_RE.findall(prose))
     if en_hits >= 2 and en_hits >= 4 * foreign_hits and accented <= 0.02 * letters:
         return "en", min(0.99, 0.9 + 0.01 * (en_hits - foreign_hits - 2))

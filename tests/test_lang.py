@@ -101,6 +101,17 @@ def test_clear_cases_do_not_call_langdetect(monkeypatch: pytest.MonkeyPatch) -> 
         assert detect_language(text).language == language
 
 
+def test_acronyms_are_not_foreign_function_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lang, "_langdetect", lambda text: ("fr", 0.99))  # would be wrong here
+    text = ("Counterfactual explanations (CEs) offer interpretable insights into machine learning "
+            "predictions by answering questions.")
+    guess = detect_language(text)
+    assert guess.language == "en" and guess.probability >= 0.9
+    # Written as a word, the same function word still counts against English (langdetect decides).
+    assert detect_language("the model and the les evaluation").language == "fr"
+    assert detect_language("the model and the LES evaluation").language == "en"
+
+
 def test_langdetect_is_deterministic() -> None:
     first = detect_language(FR)
     lang._langdetect.cache_clear()
