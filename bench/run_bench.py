@@ -67,6 +67,43 @@ def bench_fake(rows: list[tuple[str, str, str]]) -> None:
             s = result.summary
             rows.append((f"fake provider, {label} run", f"{s.papers} papers, {s.model_calls} calls, {s.cache_hits} hits",
                          f"{seconds:.2f} s total, {seconds / s.papers * 1000:.1f} ms/paper"))
+    bench_checks(rows, result.documents)
+
+
+def bench_checks(rows: list[tuple[str, str, str]], documents: list) -> None:
+    """The validation checks alone on the fake run's answers, memos cleared before each pass
+    (what a cold run spends on them), and language detection of every source field."""
+    from pipeline import lang
+    from pipeline.validate import checks, numbers
+
+    translations = [(name, text, doc.source[name].text) for doc in documents
+                    for name, text in doc.translation.model_dump().items() if text]
+    summaries = [(doc.summary.tldr, doc.abstract, doc.translation.model_dump()) for doc in documents]
+
+    def clear() -> None:
+        for memo in (checks._memo_translation, checks._memo_summary, numbers._extract, lang._detect):
+            memo.cache_clear()
+
+    def check_all() -> None:
+        clear()
+        for args in translations:
+            checks.check_translation(*args)
+        for args in summaries:
+            checks.check_summary(*args)
+
+    seconds, _ = _time(check_all, repeat=5)
+    rows.append(("validation checks, cold (no memo)", f"{len(translations)} fields + {len(summaries)} summaries",
+                 f"{seconds * 1000:.0f} ms, {seconds * 1000 / len(documents):.2f} ms/paper"))
+    sources = [text for _, _, text in translations if text]
+
+    def detect_all() -> None:
+        clear()
+        for text in sources:
+            lang.detect_language(text)
+
+    seconds, _ = _time(detect_all, repeat=5)
+    rows.append(("detect_language, cold (no memo)", f"{len(sources)} source fields",
+                 f"{seconds * 1e6 / len(sources):.0f} µs/field"))
 
 
 _OVERHEAD_RUNS = """

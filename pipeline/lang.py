@@ -99,6 +99,13 @@ def detect_language(text: str) -> LanguageGuess:
     """
     if not isinstance(text, str) or not text.strip():
         return LanguageGuess(UNKNOWN, 0.0, 0.0)
+    return _detect(text)
+
+
+@lru_cache(maxsize=8192)
+def _detect(text: str) -> LanguageGuess:
+    """:func:`detect_language` of a non-blank string; memoized (a run asks about each source
+    field from the detect stage, the fake provider and several checks)."""
     is_ascii = text.isascii()
     prose = _MATH_RE.sub(" ", text) if ("$" in text or "\\" in text) else text
     if is_ascii:

@@ -293,6 +293,7 @@ def check_terms_preserved(field: str, text: str, source: str | None) -> list[Val
             for t in missing]
 
 
+@lru_cache(maxsize=4096)
 def expected_english_chars(source: str) -> float:
     """English length expected for a CJK ``source`` (weights in :data:`EXPECTED_CHARS_PER`)."""
     han, kana, hangul = (len(r.findall(source)) for r in (_HAN, _KANA, _HANGUL))

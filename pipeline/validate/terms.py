@@ -58,7 +58,24 @@ def term_present(term: str, text: str) -> bool:
     for variant in variants:
         if len(variant) >= 4 and variant in squashed:
             return True
-        if len(variant) < 4 and re.search(rf"(?<![a-z0-9]){re.escape(variant)}(?:e?s)?(?![a-z0-9])",
-                                          lowered):
+        if len(variant) < 4 and _word_present(variant, lowered):
             return True
+    return False
+
+
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _word_present(word: str, lowered: str) -> bool:
+    """True if ``word`` occurs in ``lowered`` as a whole word, optionally with a plural ``s`` /
+    ``es``: the regex ``(?<![a-z0-9])word(?:e?s)?(?![a-z0-9])``, without compiling one per term."""
+    start = lowered.find(word)
+    while start >= 0:
+        if lowered[start - 1:start] not in _ALNUM:  # "" (start of text) is not in it either
+            end = start + len(word)
+            for tail in ("", "s", "es"):
+                after = lowered[end + len(tail):end + len(tail) + 1]
+                if lowered.startswith(tail, end) and after not in _ALNUM:
+                    return True
+        start = lowered.find(word, start + 1)
     return False
