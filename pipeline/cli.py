@@ -30,7 +30,9 @@ DebugOpt = Annotated[bool, typer.Option("--debug", help="show tracebacks on erro
 ProviderOpt = Annotated[Optional[str], typer.Option("--provider", help="local | openai | fake")]
 BaseUrlOpt = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")]
 ModelOpt = Annotated[Optional[str], typer.Option("--model", help="model for every stage (overrides config)")]
-ConcurrencyOpt = Annotated[Optional[int], typer.Option("--concurrency", min=1, help="papers processed in parallel")]
+CONCURRENCY_HELP = ("openai: requests in flight at once (the runner keeps 3 papers per request slot busy); "
+                    "local, fake: papers processed in parallel (a local model answers one call at a time)")
+ConcurrencyOpt = Annotated[Optional[int], typer.Option("--concurrency", min=1, help=CONCURRENCY_HELP)]
 TimeoutOpt = Annotated[Optional[float], typer.Option("--timeout", min=0.001, help="seconds per model request")]
 CacheDirOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="stage cache folder [default: .cache/digest-pipeline]")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="keep the cache in memory only for this run")]
@@ -60,7 +62,7 @@ def run(
     provider: Annotated[Optional[str], typer.Option("--provider", help="local | openai | fake")] = None,
     base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")] = None,
     model: Annotated[Optional[str], typer.Option("--model", help="model for every stage (overrides config)")] = None,
-    concurrency: Annotated[Optional[int], typer.Option("--concurrency", min=1, help="papers processed in parallel")] = None,
+    concurrency: ConcurrencyOpt = None,
     timeout: Annotated[Optional[float], typer.Option("--timeout", min=0.001, help="seconds per model request")] = None,
     overrides: SetOpt = None,
     variant: Annotated[Optional[str], typer.Option("--variant", help="apply a variant from the config's variants: section")] = None,
@@ -72,7 +74,8 @@ def run(
 
     Outputs go to OUT/<digest-stem>/: papers/<id>.json, digest.json, run.json, digest.en.md.
     Every model reply is cached, so running again costs no model calls. Exit 0 every paper ok or
-    repaired, 1 some failed validation or were skipped (budget reached), 2 bad input or config.
+    repaired, 1 some failed validation or were skipped (budget reached) or an input record could
+    not be read as a paper, 2 bad input or config.
     """
     from pipeline.app import RunOptions, execute_estimate, execute_run
     from pipeline.report import print_estimate, print_run_summary, progress_listener
@@ -106,8 +109,8 @@ def run(
         out.print_json(result.summary.model_dump_json())
     else:
         print_run_summary(err, result)
-    counts = result.summary.status_counts
-    raise typer.Exit(1 if counts.get("failed") or counts.get("skipped") else 0)
+    statuses = {d.validation.status for d in result.documents}  # this run's papers, not earlier runs'
+    raise typer.Exit(1 if statuses & {"failed", "skipped"} or result.summary.records_skipped else 0)
 
 
 @app.command()

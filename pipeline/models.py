@@ -42,6 +42,7 @@ class ParseWarning(_Strict):
     line: int | None = None
     paper_id: str | None = None
     message: str
+    skipped: bool = False  # True: the record could not be read as a paper and is not in the output
 
 
 class Paper(_Strict):

@@ -54,6 +54,9 @@ def print_run_summary(console: Console, result) -> None:
         console.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     if len(s.warnings) > MAX_WARNINGS_SHOWN:
         console.print(f"... and {len(s.warnings) - MAX_WARNINGS_SHOWN} more warnings in run.json")
+    if s.records_skipped:
+        console.print(f"error: {s.digest}: {s.records_skipped} record(s) could not be read as a paper and are "
+                      "not in the outputs (see the warnings above)", markup=False, highlight=False, soft_wrap=True)
     if s.papers_in_digest == 0:
         console.print(f"{s.digest}: the digest has no papers (an empty day); wrote empty outputs")
     console.print(f"digest-pipeline run {s.run_id}", markup=False)
@@ -77,6 +80,9 @@ def print_run_summary(console: Console, result) -> None:
         table.add_row(f"  {check}", f"{first.get(check, 0)} -> {s.failures_per_check.get(check, 0)}")
     if s.parse_warnings:
         table.add_row("parse warnings", str(s.parse_warnings))
+    if s.carried_over or s.not_selected:
+        table.add_row("papers from earlier runs", str(s.carried_over))
+        table.add_row("papers not selected, never processed", str(s.not_selected))
     table.add_row("output", str(result.out_dir))
     console.print(table)
 

@@ -44,12 +44,18 @@ from pipeline.models import (
     Validation,
     ValidationIssue,
 )
-from pipeline.output.writer import output_dir, write_aggregates, write_paper
+from pipeline.output.writer import output_dir, paper_path, write_aggregates, write_paper
 from pipeline.paper_job import RunContext, process_paper
 from pipeline.stages.caller import ModelCaller
 from pipeline.stages.detect import detect_fields
 from pipeline.stages.settings import StageSettings
-from pipeline.validate.document import failures_per_check, first_attempt_failures, status_counts
+from pipeline.validate.document import (
+    NOT_SELECTED,
+    failures_per_check,
+    first_attempt_failures,
+    not_selected,
+    status_counts,
+)
 
 
 class RunSummary(BaseModel):
@@ -81,8 +87,13 @@ class RunSummary(BaseModel):
     usage_per_stage: dict[str, StageUsage] = Field(default_factory=dict)
     unpriced_models: list[str] = Field(default_factory=list, description="models with no entry in prices:")
     budget: BudgetState = Field(default_factory=BudgetState)
+    carried_over: int = Field(0, description="papers not selected by this run (--limit/--ids) whose document "
+                                             "from an earlier run is kept in digest.json")
+    not_selected: int = Field(0, description="papers not selected by this run and never processed: in "
+                                             "digest.json as skipped")
     wall_seconds: float
     parse_warnings: int
+    records_skipped: int = Field(0, description="input records that could not be read as a paper (see warnings)")
     warnings: list[str] = Field(default_factory=list, description="parse warnings, 'line N [id]: message'")
     reruns: list[dict] = Field(default_factory=list, description="single-paper re-runs since (digest-pipeline rerun)")
 
@@ -112,8 +123,13 @@ def run_digest(digest: Digest, loaded: LoadedConfig, provider: Provider, cache: 
                out_root: Path, ids: list[str] | None = None, limit: int | None = None,
                concurrency: int | None = None, events: EventLog | None = None,
                on_paper: Callable[[PaperDocument], None] | None = None,
-               retry: RetryPolicy | None = None, force_stages: frozenset[str] = frozenset()) -> RunResult:
-    """Process the selected papers of ``digest`` and write every output; see the module docstring."""
+               retry: RetryPolicy | None = None, force_stages: frozenset[str] = frozenset(),
+               whole_digest: bool = True) -> RunResult:
+    """Process the selected papers of ``digest`` and write every output; see the module docstring.
+
+    ``whole_digest``: ``digest.json`` and ``digest.en.md`` list every paper of the digest
+    (:func:`digest_entries`) and the summary counts the processed ones among them; False (eval
+    runs) lists only the papers this run processed."""
     started, clock = datetime.now(timezone.utc), time.perf_counter()
     events = events or EventLog()
     papers = select_papers(digest, ids, limit)
@@ -127,9 +143,51 @@ def run_digest(digest: Digest, loaded: LoadedConfig, provider: Provider, cache: 
                                  max(concurrency or provider.max_concurrency, provider.min_workers), on_paper)
     finally:
         events.listener = listener
-    summary = _summary(digest, loaded, ctx, documents, events, started, time.perf_counter() - clock, accounting)
-    write_aggregates(out_dir, digest, documents, summary.model_dump(mode="json"))
+    entries = (digest_entries(digest, documents, out_dir, ctx.run_id, _selection(ids, limit))
+               if whole_digest else documents)
+    summary = _summary(digest, loaded, ctx, documents, entries, events, started, time.perf_counter() - clock,
+                       accounting)
+    write_aggregates(out_dir, digest, entries, summary.model_dump(mode="json"))
     return RunResult(documents, summary, out_dir, events)
+
+
+def _selection(ids: list[str] | None, limit: int | None) -> str:
+    parts = ([f"--ids {','.join(ids)}"] if ids else []) + ([f"--limit {limit}"] if limit is not None else [])
+    return " ".join(parts) or "a selection"
+
+
+def digest_entries(digest: Digest, documents: list[PaperDocument], out_dir: Path, run_id: str,
+                   selection: str) -> list[PaperDocument]:
+    """Every paper of ``digest`` in input order, for ``digest.json`` and ``digest.en.md``: the
+    documents this run made, and for a paper it did not select (``--limit`` / ``--ids``) the
+    document an earlier run wrote to ``papers/`` (kept as it is), else a ``skipped`` document
+    saying it was not selected. So a partial run never shrinks the day's aggregates and every
+    paper of the input is accounted for."""
+    made = {d.arxiv_id: d for d in documents}
+    entries = []
+    for paper in digest.papers:
+        document = made.get(paper.arxiv_id) or _earlier_document(out_dir, paper)
+        if document is None:
+            document = failed_document(paper, run_id, NOT_SELECTED,
+                                       f"not processed: not selected by this run ({selection}); run without "
+                                       "--limit/--ids (or with --ids " + paper.arxiv_id + ") to process it")
+            issue = document.validation.issues[0].model_copy(update={"severity": "warning"})
+            document = document.model_copy(update={"validation": Validation(status="skipped", issues=[issue])})
+        entries.append(document)
+    return entries
+
+
+def _earlier_document(out_dir: Path, paper: Paper) -> PaperDocument | None:
+    """The paper's document from an earlier run in ``out_dir``, if there is a readable one for
+    this paper (same id and title)."""
+    path = paper_path(out_dir, paper.arxiv_id)
+    if not path.is_file():
+        return None
+    try:
+        document = PaperDocument.model_validate_json(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return document if (document.arxiv_id, document.title) == (paper.arxiv_id, paper.title) else None
 
 
 def run_context(loaded: LoadedConfig, provider: Provider, cache: CacheStore, events: EventLog, *,
@@ -219,11 +277,14 @@ def skipped_document(paper: Paper, run_id: str, reason: str) -> PaperDocument:
 
 def content_fields(documents: list[PaperDocument], prices: Prices) -> dict[str, Any]:
     """The run-summary fields computed from the documents alone (what ``rerun`` recomputes):
-    paper and status counts, failures per check, tokens and cost spent and saved, per stage."""
+    paper and status counts, failures per check, tokens and cost spent and saved, per stage.
+    Entries for papers no run selected are not counted, only numbered (``not_selected``)."""
+    left_out = sum(not_selected(d.validation) for d in documents)
+    documents = [d for d in documents if not not_selected(d.validation)]
     validations = [d.validation for d in documents]
     totals = usage_totals(documents, prices)
     return dict(
-        papers=len(documents), status_counts=status_counts(validations),
+        papers=len(documents), not_selected=left_out, status_counts=status_counts(validations),
         failures_per_check=failures_per_check(validations),
         failures_per_check_first_attempt=first_attempt_failures(validations),
         prompt_tokens=totals.usage.prompt_tokens, completion_tokens=totals.usage.completion_tokens,
@@ -233,9 +294,13 @@ def content_fields(documents: list[PaperDocument], prices: Prices) -> dict[str, 
 
 
 def _summary(digest: Digest, loaded: LoadedConfig, ctx: RunContext, documents: list[PaperDocument],
-             events: EventLog, started: datetime, wall: float, accounting: Accounting) -> RunSummary:
+             entries: list[PaperDocument], events: EventLog, started: datetime, wall: float,
+             accounting: Accounting) -> RunSummary:
+    """The run manifest: content counts over ``entries`` (what ``digest.json`` lists), budget and
+    activity over ``documents`` (what this run processed)."""
     stages = [s for s in (ctx.translate, ctx.resummarize, ctx.generate) if s is not None]
     skipped = [d for d in documents if d.validation.status == "skipped"]
+    content = content_fields(entries, loaded.config.prices)
     budget = loaded.config.budget
     priced = all(m in loaded.config.prices for m in accounting.stage_models.values())
     state = BudgetState(max_cost=budget.max_cost, max_tokens=budget.max_tokens,
@@ -247,9 +312,11 @@ def _summary(digest: Digest, loaded: LoadedConfig, ctx: RunContext, documents: l
         config_hash=loaded.config.digest(), provider=ctx.caller.provider.name,
         models={s.name: s.model for s in stages},
         prompts={s.name: f"{s.prompt.name}@{s.prompt.short_hash}" for s in stages},
-        papers_in_digest=len(digest.papers), **content_fields(documents, loaded.config.prices),
+        papers_in_digest=len(digest.papers), **content,
+        carried_over=content["papers"] - len(documents),
         model_calls=events.count("executed"), cache_hits=events.count("cache_hit"), retries=events.count("retried"),
         budget=state, wall_seconds=round(wall, 3), parse_warnings=len(digest.warnings),
+        records_skipped=sum(w.skipped for w in digest.warnings),
         warnings=[_warning_line(w) for w in digest.warnings])
 
 

@@ -19,6 +19,7 @@ from pipeline.cli import app
 from pipeline.events import Event
 from pipeline.llm.base import register_provider
 from pipeline.models import PaperDocument
+from pipeline.parse import parse_digest
 from pipeline.rerun import forced_stages
 from support.eval_config import write_config
 
@@ -89,8 +90,10 @@ def test_from_resummarize_executes_only_resummarize_and_touches_nothing_else(con
     assert doc["translation"] == old_doc["translation"] and doc["summary"] == old_doc["summary"]
 
     digest = _json(out / "digest.json")
-    assert [p["arxiv_id"] for p in digest["papers"]] == IDS, "input order kept"
-    assert digest["papers"][1] == doc
+    processed = [p for p in digest["papers"] if p["validation"]["status"] != "skipped"]
+    assert [p["arxiv_id"] for p in processed] == IDS, "input order kept"
+    assert processed[1] == doc
+    assert [p["arxiv_id"] for p in digest["papers"]] == [p.arxiv_id for p in parse_digest(SEED).papers]
     run = _json(out / "run.json")
     assert digest["run"] == run
     assert run["run_id"] == old_run["run_id"] and run["papers"] == 5
@@ -101,7 +104,7 @@ def test_from_resummarize_executes_only_resummarize_and_touches_nothing_else(con
     old_usage = old_doc["provenance"]["usage"]
     assert run["prompt_tokens"] == old_run["prompt_tokens"] - old_usage["prompt_tokens"] + resummarize["prompt_tokens"]
     assert run["tokens_saved_by_cache"]["calls"] == 5
-    assert run["cost"] == pytest.approx(sum(p["provenance"]["cost"] for p in digest["papers"]))
+    assert run["cost"] == pytest.approx(sum(p["provenance"]["cost"] for p in processed))
     record = run["reruns"][-1]
     assert record["arxiv_id"] == PAPER and record["from_stage"] == "resummarize"
     assert record["model_calls"] == 1 and record["cache_hits"] == 5 and record["status_after"] == "ok"
@@ -159,10 +162,11 @@ def test_a_paper_the_run_did_not_select_is_inserted_in_input_order(config: Path,
     out = tmp_path / "out" / "seed-digest"
     result = _rerun(config, paper=f"arXiv:{skipped}v2")
     assert result.exit_code == 0, result.output
-    assert "(not in the previous run) -> ok" in result.stderr
+    assert "skipped -> ok" in result.stderr  # digest.json listed it as not selected
     digest = _json(out / "digest.json")
-    assert [p["arxiv_id"] for p in digest["papers"]] == IDS
+    assert [p["arxiv_id"] for p in digest["papers"] if p["validation"]["status"] != "skipped"] == IDS
     assert digest["run"]["papers"] == 5 and _json(out / "run.json")["status_counts"]["ok"] == 5
+    assert digest["run"]["not_selected"] == len(digest["papers"]) - 5
     assert "### [3]" in (out / "digest.en.md").read_text(encoding="utf-8").split(skipped)[0][-200:]
 
 

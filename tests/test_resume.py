@@ -91,7 +91,8 @@ def test_kill_9_mid_run_then_resume_from_the_cache(tmp_path: Path) -> None:
     assert len(_paper_files(papers)) == PAPERS
     assert [p.name for p in papers.iterdir() if p.name.startswith(".") and p.name not in cut] == []
     digest = json.loads((out / "digest.json").read_text(encoding="utf-8"))
-    assert len(digest["papers"]) == PAPERS and digest["run"] == summary
+    assert digest["run"] == summary and summary["not_selected"] == len(digest["papers"]) - PAPERS
+    assert len([p for p in digest["papers"] if p["validation"]["status"] != "skipped"]) == PAPERS
     for entry in digest["papers"]:
         PaperDocument.model_validate(entry)
-    assert (out / "digest.en.md").read_text(encoding="utf-8").count("### [") == PAPERS
+    assert (out / "digest.en.md").read_text(encoding="utf-8").count("### [") == len(digest["papers"])

@@ -96,3 +96,51 @@ def test_bad_config_value_is_exit_2_before_any_call(repo: Path, tmp_path: Path) 
 def test_unknown_id_is_exit_2(repo: Path, tmp_path: Path) -> None:
     result = _run(repo, tmp_path, "--ids", "2601.99999")
     assert result.exit_code == 2 and "2601.99999" in result.stderr
+
+
+def test_limit_run_lists_every_paper_and_counts_only_the_processed(repo: Path, tmp_path: Path) -> None:
+    result = _run(repo, tmp_path, "--limit", "2")
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out" / "seed-digest"
+    digest = json.loads((out / "digest.json").read_text(encoding="utf-8"))
+    assert len(digest["papers"]) == 129 and len(list((out / "papers").glob("*.json"))) == 2
+    left_out = digest["papers"][2:]
+    assert {p["validation"]["status"] for p in left_out} == {"skipped"}
+    issue = left_out[0]["validation"]["issues"][0]
+    assert issue["check"] == "not_selected" and "--limit 2" in issue["message"]
+    assert left_out[0]["translation"]["tldr"] is None  # nothing invented for it
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run["papers"] == 2 and run["not_selected"] == 127 and run["carried_over"] == 0
+    assert run["status_counts"] == {"ok": 2, "repaired": 0, "failed": 0}
+    assert "not selected" in result.stderr
+
+
+def test_ids_run_after_a_full_run_keeps_the_other_papers_in_the_aggregates(repo: Path, tmp_path: Path) -> None:
+    assert _run(repo, tmp_path).exit_code == 0
+    out = tmp_path / "out" / "seed-digest"
+    before = json.loads((out / "digest.json").read_text(encoding="utf-8"))
+    again = _run(repo, tmp_path, "--ids", "2601.16302")
+    assert again.exit_code == 0, again.output
+    after = json.loads((out / "digest.json").read_text(encoding="utf-8"))
+    assert [p["arxiv_id"] for p in after["papers"]] == [p["arxiv_id"] for p in before["papers"]]
+    changed = [b["arxiv_id"] for b, a in zip(before["papers"], after["papers"]) if a != b]
+    assert changed == ["2601.16302"]  # a new run id; every other entry is the earlier run's, as it was
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run["papers"] == 129 and run["carried_over"] == 128 and run["not_selected"] == 0
+    assert (out / "digest.en.md").read_text(encoding="utf-8").count("### [") == 129
+
+
+def test_a_record_that_is_not_a_paper_is_reported_and_the_run_exits_1(repo: Path, tmp_path: Path) -> None:
+    real = repo.parent / "shared" / "data" / "real" / \
+        "dw-dengwei__daily-arXiv-ai-enhanced__2026-05-21_AI_enhanced_Chinese.jsonl"
+    lines = real.read_text(encoding="utf-8").splitlines()[:2]
+    bad = json.loads(lines[0]) | {"id": "not-an-id"}
+    digest = tmp_path / "day.jsonl"
+    digest.write_text("\n".join([lines[0], json.dumps(bad, ensure_ascii=False), lines[1]]) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["run", str(digest), "--config", str(repo / "config.yaml"), "--provider", "fake",
+                                 "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")])
+    assert result.exit_code == 1, result.output
+    assert "line 2: record skipped: not an arXiv identifier: 'not-an-id'" in result.stderr
+    assert "error: day.jsonl: 1 record(s) could not be read as a paper" in result.stderr
+    run = json.loads((tmp_path / "out" / "day" / "run.json").read_text(encoding="utf-8"))
+    assert run["records_skipped"] == 1 and run["status_counts"]["ok"] + run["status_counts"]["repaired"] == 2

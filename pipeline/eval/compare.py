@@ -284,7 +284,9 @@ def _notes(runs: list[VariantRun]) -> list[str]:
     notes = ["tokens and latency count every call a variant needed at its original cost, cache hits included; "
              "'executed in this eval' and 'served from cache' show what this eval actually ran"]
     if all(r.result.summary.cost is None for r in runs):
-        notes.append("cost: unknown (no price table yet)")
+        unpriced = sorted({m for r in runs for m in r.result.summary.unpriced_models})
+        notes.append(f"cost: unknown (no price in prices: for {', '.join(unpriced)})" if unpriced
+                     else "cost: unknown")
     base_hash = runs[0].result.summary.config_hash
     for run in runs[1:]:
         if run.result.summary.config_hash == base_hash:

@@ -125,7 +125,7 @@ def _run_variant(variant: LoadedVariant, digest: Digest, paper_ids: list[str], c
     events = EventLog(listener=(lambda e: listener(variant.name, e)) if listener else None)
     result = run_digest(digest, variant.loaded, providers[key], cache, out_root=root / variant.name,
                         ids=paper_ids or None, limit=None if paper_ids else 0,
-                        concurrency=config.run.concurrency, events=events)
+                        concurrency=config.run.concurrency, events=events, whole_digest=False)
     return VariantRun(variant, result)
 
 

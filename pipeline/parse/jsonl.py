@@ -64,11 +64,11 @@ def _load(line: str, number: int, cut: bool, warnings: list[ParseWarning]) -> di
         why = "cut off (file is truncated)" if cut else f"not valid JSON ({exc.msg} at column {exc.colno})"
         kept = "kept id and title, no AI fields" if salvaged else "skipped"
         warnings.append(ParseWarning(line=number, paper_id=_id_or_none(salvaged),
-                                     message=f"record {why}; {kept}"))
+                                     message=f"record {why}; {kept}", skipped=salvaged is None))
         return salvaged
     if not isinstance(record, dict):
         warnings.append(ParseWarning(line=number, message=f"record is a JSON {type(record).__name__}, "
-                                                          "not an object; skipped"))
+                                                          "not an object; skipped", skipped=True))
         return None
     return record
 
@@ -112,11 +112,12 @@ def _paper(record: dict, number: int, warnings: list[ParseWarning]) -> Paper | N
     try:
         arxiv_id = normalize_arxiv_id(str(record.get("id") or record.get("abs") or ""))
     except ValueError as exc:
-        warnings.append(ParseWarning(line=number, message=f"record skipped: {exc}"))
+        warnings.append(ParseWarning(line=number, message=f"record skipped: {exc}", skipped=True))
         return None
     title = record.get("title")
     if not isinstance(title, str) or not title.strip():
-        warnings.append(ParseWarning(line=number, paper_id=arxiv_id, message="record has no title; skipped"))
+        warnings.append(ParseWarning(line=number, paper_id=arxiv_id, message="record has no title; skipped",
+                                     skipped=True))
         return None
     categories = _strings(record.get("categories"), split=r"[\s,]+")
     fields, extra, problems = _ai(record, number, arxiv_id, warnings)

@@ -30,6 +30,7 @@ from pipeline.validate.document import (
     STATUSES,
     failures_per_check,
     first_attempt_failures,
+    not_selected,
     revalidate,
     status_counts,
 )
@@ -194,8 +195,11 @@ def _check_paper(path: Path) -> PaperResult:
 # --------------------------------------------------------------------------- aggregates
 
 def _run_counts(validations: list[Validation]) -> dict[str, Any]:
+    """Summary counts over the papers processed (entries no run selected are only numbered)."""
+    left_out = sum(map(not_selected, validations))
+    validations = [v for v in validations if not not_selected(v)]
     return {"status_counts": status_counts(validations), "failures_per_check": failures_per_check(validations),
-            "failures_per_check_first_attempt": first_attempt_failures(validations)}
+            "failures_per_check_first_attempt": first_attempt_failures(validations), "not_selected": left_out}
 
 
 def _update_aggregates(out: OutputFolder) -> None:

@@ -47,6 +47,15 @@ FALLBACK_PREFIX = "fallback"
 STATUSES: tuple[str, ...] = ("ok", "repaired", "failed")
 SKIPPED = "skipped"
 """Status of a paper the run did not process (budget reached); counted only when present."""
+NOT_SELECTED = "not_selected"
+"""``check`` of the one issue of a ``skipped`` entry of ``digest.json`` for a paper that a
+``--limit`` / ``--ids`` run left out and no run has processed. Such entries account for the
+paper but are not counted in a run summary (its ``not_selected`` says how many there are)."""
+
+
+def not_selected(validation: Validation) -> bool:
+    """True for the validation of a paper no run has selected (:data:`NOT_SELECTED`)."""
+    return validation.status == SKIPPED and any(i.check == NOT_SELECTED for i in validation.issues)
 
 
 def _notes(document: PaperDocument, stage: str) -> dict[str, str]:
