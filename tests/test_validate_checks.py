@@ -332,6 +332,10 @@ def test_summary_length() -> None:
         "TODO",
         "SALAD proposes a hybrid architecture [...] with 90% sparsity and a 1.72x speedup.",
         "SALAD proposes a hybrid architecture with 90% sparsity and a 1.72x speedup.<|im_end|>",
+        # a repair reply that echoes the validator's notes (seen from Gemma 3 270M)
+        '- placeholder: contains prompt label "English:" SALAD proposes a hybrid architecture with 90% sparsity.',
+        "SALAD proposes a hybrid architecture. numbers_preserved: number 1.72x from the source is missing",
+        'SALAD proposes a hybrid architecture with 90% sparsity; number "1.72x" is not in the source.',
     ],
 )
 def test_placeholder_fires(text: str) -> None:
@@ -347,6 +351,8 @@ def test_placeholder_fires(text: str) -> None:
         "A corpus in English and Chinese with human-written summaries for each article.",
         "Here we present a method that is fast and accurate for video generation.",
         "The translation is evaluated with BLEU on WMT and the summary with ROUGE.",
+        "Accuracy stays unchanged: 90% with and without pruning, at length-normalised cost.",
+        "Two terms are missing from the source vocabulary, so a placeholder token is learnt - 3 in all.",
     ],
 )
 def test_placeholder_quiet_on_ordinary_text(text: str) -> None:

@@ -1,4 +1,5 @@
-"""Failure, refusal, preamble and template text that must never be shipped as a field.
+"""Failure, refusal, preamble, template text and echoed validator notes that must never be
+shipped as a field.
 
 :func:`find_placeholders` returns ``(kind, matched text)`` pairs; every kind is an error for the
 ``placeholder`` check. :func:`source_failure` recognises a *source* field that is itself an
@@ -55,6 +56,16 @@ _MARKERS = re.compile(
     r"\bTODO\b|\bTBD\b|\bFIXME\b|\blorem\s+ipsum\b|\[\s*(?:\.\.\.|…)\s*\]|<unk>|<\|[a-z_]+\|>"
     r"|</?s>|\[/?INST\]|<(?:start|end)_of_turn>|<(?:eos|bos|pad)>"
 )
+# The validator's own notes, echoed from a repair prompt: a check name with an underscore (never
+# an English word), "- <check>:" as in the prompt's note list, or a phrase of a note's message.
+_NOTES = re.compile(
+    r"\b(?:numbers_preserved|terms_preserved|residual_cjk|latex_balance|invented_numbers|source_missing|"
+    r"source_failed)\b"
+    r"|(?:^|\s)-\s*(?:placeholder|unchanged|length|language|schema)\s*:"
+    r"|\bfrom\s+the\s+source\s+is\s+missing\b|\bis\s+not\s+in\s+the\s+source\b"
+    r"|\bappears\s+in\s+neither\s+the\s+abstract\b",
+    _I,
+)
 _WHOLE = re.compile(
     r"^\W*(?:n/?a|none|null|nil|nan|tbd|todo|unknown|empty|placeholder|not\s+applicable|"
     r"no\s+(?:summary|translation|content)|\.\.\.|…|-+)\W*$",
@@ -73,6 +84,7 @@ _KINDS: tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...] = (
     ("prompt label", _LABEL, (":", "：")),
     ("unrendered template", _TEMPLATE, ("{",)),
     ("placeholder marker", _MARKERS, ("todo", "tbd", "fixme", "lorem", "[", "<")),
+    ("echoed validator note", _NOTES, ("_", "-", "source", "neither")),
 )
 
 
