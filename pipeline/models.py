@@ -142,9 +142,10 @@ class Usage(_Strict):
     calls: int = 0
 
     def add(self, other: "Usage") -> "Usage":
-        return Usage(prompt_tokens=self.prompt_tokens + other.prompt_tokens,
-                     completion_tokens=self.completion_tokens + other.completion_tokens,
-                     calls=self.calls + other.calls)
+        """The sum of two usages (a new object; sums of valid counts need no re-validation)."""
+        return Usage.model_construct(prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+                                     completion_tokens=self.completion_tokens + other.completion_tokens,
+                                     calls=self.calls + other.calls)
 
 
 class StageProvenance(_Strict):

@@ -82,16 +82,3 @@ def test_disk_store_trims_to_its_size_limit_on_close_not_on_each_set(tmp_path: P
     assert again.get("k29") == {"text": big}  # the newest entries stay
     assert again.get("k0") is None  # the oldest went first
     again.close()
-
-
-def test_chat_prompt_renders_constant_and_variable_messages(tmp_path: Path) -> None:
-    path = tmp_path / "p.yaml"
-    path.write_text(
-        "name: p\nkind: chat\nvariables: [source]\nmessages:\n"
-        "  - {role: system, content: \"Keep \\\\frac{a}{b} and {% raw %}{{ x }}{% endraw %} as written.\"}\n"
-        "  - {role: user, content: \"Text: {{ source }}\"}\n", encoding="utf-8")
-    prompt = load_prompt(path)
-    for source in ("一", "二"):
-        request = prompt.render("m", {"source": source})
-        assert [m.content for m in request.messages] == [
-            "Keep \\frac{a}{b} and {{ x }} as written.", f"Text: {source}"]

@@ -403,10 +403,13 @@ def check_invented_numbers(field: str, text: str, sources: list[str]) -> list[Va
     of ``sources`` (abstract + translated fields), allowing rounding to the digits written
     (``90%`` for ``90.3%``) and spelled-out forms (``3`` for ``three``). Years are figures too;
     list markers and digits inside identifiers (``GPT-4o``) are ignored."""
+    written = [tok for tok in extract_number_tokens(text) if tok.origin == "digits"]
+    if not written:
+        return []  # nothing to look up: the sources are not even scanned
     pool = [tok for src in sources for tok in extract_number_tokens(src)]
     issues, seen = [], set()
-    for token in extract_number_tokens(text):
-        if token.origin == "digits" and token.canonical not in seen and not approx_matches(token, pool):
+    for token in written:
+        if token.canonical not in seen and not approx_matches(token, pool):
             seen.add(token.canonical)
             issues.append(_issue(field, "invented_numbers", "error",
                                  f'number "{token.canonical}"{_written(token)} appears in neither '
