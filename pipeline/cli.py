@@ -33,7 +33,7 @@ ModelOpt = Annotated[Optional[str], typer.Option("--model", help="model for ever
 CONCURRENCY_HELP = ("openai: requests in flight at once (the runner keeps 3 papers per request slot busy); "
                     "local, fake: papers processed in parallel (a local model answers one call at a time)")
 ConcurrencyOpt = Annotated[Optional[int], typer.Option("--concurrency", min=1, help=CONCURRENCY_HELP)]
-TimeoutOpt = Annotated[Optional[float], typer.Option("--timeout", min=0.001, help="seconds per model request")]
+TimeoutOpt = Annotated[Optional[float], typer.Option("--timeout", min=0.001, help="seconds per model request (openai; the local provider ignores it)")]
 CacheDirOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="stage cache folder [default: .cache/digest-pipeline]")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="keep the cache in memory only for this run")]
 
@@ -58,12 +58,12 @@ def run(
     cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="stage cache folder [default: .cache/digest-pipeline]")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="keep the cache in memory only for this run")] = False,
     limit: Annotated[Optional[int], typer.Option("--limit", min=0, help="process only the first N papers")] = None,
-    ids: Annotated[Optional[str], typer.Option("--ids", help="process only these arXiv ids (comma-separated)")] = None,
+    ids: Annotated[Optional[list[str]], typer.Option("--ids", help="process only these arXiv ids (comma-separated; repeatable)")] = None,
     provider: Annotated[Optional[str], typer.Option("--provider", help="local | openai | fake")] = None,
     base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")] = None,
     model: Annotated[Optional[str], typer.Option("--model", help="model for every stage (overrides config)")] = None,
     concurrency: ConcurrencyOpt = None,
-    timeout: Annotated[Optional[float], typer.Option("--timeout", min=0.001, help="seconds per model request")] = None,
+    timeout: TimeoutOpt = None,
     overrides: SetOpt = None,
     variant: Annotated[Optional[str], typer.Option("--variant", help="apply a variant from the config's variants: section")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the run summary as JSON instead of a table")] = False,
@@ -110,7 +110,8 @@ def run(
     else:
         print_run_summary(err, result)
     statuses = {d.validation.status for d in result.documents}  # this run's papers, not earlier runs'
-    raise typer.Exit(1 if statuses & {"failed", "skipped"} or result.summary.records_skipped else 0)
+    problems = result.summary.records_skipped or result.summary.outputs_unreadable
+    raise typer.Exit(1 if statuses & {"failed", "skipped"} or problems else 0)
 
 
 @app.command()
@@ -224,7 +225,7 @@ def eval_command(
         "--variant", help="NAME from the config's variants: (or 'base'), or an ad-hoc 'NAME=KEY=VALUE;KEY=VALUE'; "
                           "repeatable, the first is the baseline [default: every variant in the config]")] = None,
     sample: Annotated[Optional[int], typer.Option("--sample", min=1, help="compare on N papers drawn with --seed")] = None,
-    ids: Annotated[Optional[str], typer.Option("--ids", help="compare on these arXiv ids (comma-separated)")] = None,
+    ids: Annotated[Optional[list[str]], typer.Option("--ids", help="compare on these arXiv ids (comma-separated; repeatable)")] = None,
     seed: Annotated[int, typer.Option("--seed", help="random seed of --sample")] = 0,
     name: Annotated[Optional[str], typer.Option("--name", help="eval run name [default: <digest-stem>-<UTC time>]")] = None,
     config: ConfigOpt = None,
@@ -304,18 +305,19 @@ def version() -> None:
     out.print(f"digest-pipeline {__version__}")
 
 
-def _split_ids(ids: str | None) -> list[str] | None:
-    """``--ids`` as normalized arXiv ids; ConfigError for an empty list or a malformed id."""
+def _split_ids(ids: list[str] | None) -> list[str] | None:
+    """Every ``--ids`` value (comma-separated, the option repeatable) as normalized arXiv ids,
+    each once, in the order given; ConfigError for an empty list or a malformed id."""
     if ids is None:
         return None
     from pipeline.errors import ConfigError
     from pipeline.parse.ids import normalize_arxiv_id
 
-    parts = [i.strip() for i in ids.split(",") if i.strip()]
+    parts = [i.strip() for value in ids for i in value.split(",") if i.strip()]
     if not parts:
         raise ConfigError("--ids", ["no arXiv id given"])
     try:
-        return [normalize_arxiv_id(i) for i in parts]
+        return list(dict.fromkeys(normalize_arxiv_id(i) for i in parts))
     except ValueError as exc:
         raise ConfigError("--ids", [str(exc)]) from exc
 

@@ -175,9 +175,10 @@ class Config(_Strict):
         return merged
 
     def provider_settings(self) -> dict[str, Any]:
-        """Settings of the selected provider, with ``run.timeout`` / ``run.concurrency`` applied."""
+        """Settings of the selected provider, with ``run.timeout`` / ``run.concurrency`` applied
+        (not to ``local``: its model answers one call at a time and a call cannot be cut short)."""
         settings = dict(self.providers.get(self.provider, ProviderSection()).settings)
-        if self.run.timeout is not None:
+        if self.run.timeout is not None and self.provider != "local":  # a local call cannot be cut short
             settings["timeout"] = self.run.timeout
         if self.run.concurrency is not None and self.provider != "local":
             settings["concurrency"] = self.run.concurrency

@@ -54,6 +54,10 @@ def print_run_summary(console: Console, result) -> None:
         console.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     if len(s.warnings) > MAX_WARNINGS_SHOWN:
         console.print(f"... and {len(s.warnings) - MAX_WARNINGS_SHOWN} more warnings in run.json")
+    provider_errors = [i.message for d in result.documents for i in d.validation.issues if i.check == "provider"]
+    if provider_errors:
+        console.print(f"error: {len(provider_errors)} paper(s) failed because the provider did not answer, "
+                      f"e.g.: {provider_errors[0]}", markup=False, highlight=False, soft_wrap=True)
     if s.records_skipped:
         console.print(f"error: {s.digest}: {s.records_skipped} record(s) could not be read as a paper and are "
                       "not in the outputs (see the warnings above)", markup=False, highlight=False, soft_wrap=True)
@@ -83,6 +87,9 @@ def print_run_summary(console: Console, result) -> None:
     if s.carried_over or s.not_selected:
         table.add_row("papers from earlier runs", str(s.carried_over))
         table.add_row("papers not selected, never processed", str(s.not_selected))
+    if s.carried_over:
+        table.add_row("note", f"statuses, tokens and cost cover all {s.papers} papers; calls, hits and retries "
+                              "this run only")
     table.add_row("output", str(result.out_dir))
     console.print(table)
 

@@ -124,9 +124,9 @@ def prepare_rerun(digest: Digest, loaded: LoadedConfig, arxiv_id: str, out_root:
     file = paper_path(out_dir, paper.arxiv_id)
     before = load_document(file)[1] if file.is_file() else next(
         (d for d in documents if d.arxiv_id == paper.arxiv_id), None)
-    if from_stage == "validate" and before is None:
+    if from_stage == "validate" and (before is None or before.validation.status == "skipped"):
         raise InputError(file, "--from-stage validate re-checks the written document, and there is none for "
-                               "this paper; rerun from a model stage instead")
+                               "this paper (never processed); rerun it without --from-stage instead")
     return RerunPlan(digest, loaded, paper, from_stage, out_dir, digest_json, run_json, documents, before)
 
 

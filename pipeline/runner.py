@@ -75,8 +75,8 @@ class RunSummary(BaseModel):
     failures_per_check: dict[str, int] = Field(description="error issues per check after repair")
     failures_per_check_first_attempt: dict[str, int] = Field(
         default_factory=dict, description="error issues per check on every field's first answer, before any re-ask")
-    model_calls: int
-    cache_hits: int
+    model_calls: int = Field(description="calls executed by this run (rerun adds its own)")
+    cache_hits: int = Field(description="calls this run served from the cache")
     retries: int
     prompt_tokens: int
     completion_tokens: int
@@ -94,6 +94,7 @@ class RunSummary(BaseModel):
     wall_seconds: float
     parse_warnings: int
     records_skipped: int = Field(0, description="input records that could not be read as a paper (see warnings)")
+    outputs_unreadable: int = Field(0, description="earlier runs' paper files that could not be read (see warnings)")
     warnings: list[str] = Field(default_factory=list, description="parse warnings, 'line N [id]: message'")
     reruns: list[dict] = Field(default_factory=list, description="single-paper re-runs since (digest-pipeline rerun)")
 
@@ -143,10 +144,14 @@ def run_digest(digest: Digest, loaded: LoadedConfig, provider: Provider, cache: 
                                  max(concurrency or provider.max_concurrency, provider.min_workers), on_paper)
     finally:
         events.listener = listener
-    entries = (digest_entries(digest, documents, out_dir, ctx.run_id, _selection(ids, limit))
+    unreadable: list[str] = []
+    entries = (digest_entries(digest, documents, out_dir, ctx.run_id, _selection(ids, limit), unreadable)
                if whole_digest else documents)
     summary = _summary(digest, loaded, ctx, documents, entries, events, started, time.perf_counter() - clock,
                        accounting)
+    if unreadable:
+        summary = summary.model_copy(update={"outputs_unreadable": len(unreadable),
+                                             "warnings": [*summary.warnings, *unreadable]})
     write_aggregates(out_dir, digest, entries, summary.model_dump(mode="json"))
     return RunResult(documents, summary, out_dir, events)
 
@@ -157,37 +162,46 @@ def _selection(ids: list[str] | None, limit: int | None) -> str:
 
 
 def digest_entries(digest: Digest, documents: list[PaperDocument], out_dir: Path, run_id: str,
-                   selection: str) -> list[PaperDocument]:
+                   selection: str, problems: list[str] | None = None) -> list[PaperDocument]:
     """Every paper of ``digest`` in input order, for ``digest.json`` and ``digest.en.md``: the
     documents this run made, and for a paper it did not select (``--limit`` / ``--ids``) the
     document an earlier run wrote to ``papers/`` (kept as it is), else a ``skipped`` document
-    saying it was not selected. So a partial run never shrinks the day's aggregates and every
-    paper of the input is accounted for."""
+    saying it was not processed. So a partial run never shrinks the day's aggregates and every
+    paper of the input is accounted for. An earlier paper file that cannot be read is named in
+    that document and appended to ``problems`` (one line each)."""
     made = {d.arxiv_id: d for d in documents}
     entries = []
     for paper in digest.papers:
-        document = made.get(paper.arxiv_id) or _earlier_document(out_dir, paper)
+        document, problem = (made[paper.arxiv_id], None) if paper.arxiv_id in made else \
+            _earlier_document(out_dir, paper)
         if document is None:
+            why = (f"its file from an earlier run is unreadable ({problem})" if problem
+                   else f"not selected by this run ({selection})")
             document = failed_document(paper, run_id, NOT_SELECTED,
-                                       f"not processed: not selected by this run ({selection}); run without "
-                                       "--limit/--ids (or with --ids " + paper.arxiv_id + ") to process it")
+                                       f"not processed: {why}; run with --ids {paper.arxiv_id} to process it")
             issue = document.validation.issues[0].model_copy(update={"severity": "warning"})
             document = document.model_copy(update={"validation": Validation(status="skipped", issues=[issue])})
+            if problem and problems is not None:
+                problems.append(f"{paper_path(out_dir, paper.arxiv_id)}: {problem}; listed as not processed")
         entries.append(document)
     return entries
 
 
-def _earlier_document(out_dir: Path, paper: Paper) -> PaperDocument | None:
-    """The paper's document from an earlier run in ``out_dir``, if there is a readable one for
-    this paper (same id and title)."""
+def _earlier_document(out_dir: Path, paper: Paper) -> tuple[PaperDocument | None, str | None]:
+    """The paper's document from an earlier run in ``out_dir`` (None when there is none, or it
+    is another paper's), or why its file cannot be used."""
     path = paper_path(out_dir, paper.arxiv_id)
     if not path.is_file():
-        return None
+        return None, None
     try:
         document = PaperDocument.model_validate_json(path.read_bytes())
-    except (OSError, ValueError):
-        return None
-    return document if (document.arxiv_id, document.title) == (paper.arxiv_id, paper.title) else None
+    except OSError as exc:
+        return None, f"cannot read it: {exc.strerror or exc}"
+    except ValueError as exc:
+        return None, f"not a valid paper document: {str(exc).splitlines()[0]}"
+    if (document.arxiv_id, document.title) != (paper.arxiv_id, paper.title):
+        return None, None  # from another digest with the same name: not this paper's
+    return document, None
 
 
 def run_context(loaded: LoadedConfig, provider: Provider, cache: CacheStore, events: EventLog, *,
@@ -243,14 +257,19 @@ def _run_papers(papers: list[Paper], ctx: RunContext, accounting: Accounting, ou
         if on_paper is not None:
             on_paper(document)
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
         futures = [pool.submit(job, p) for p in papers]
         done, pending = wait(futures, return_when=FIRST_EXCEPTION)
         for future in done:
             if future.exception() is not None:  # a permanent error (bad key, model): stop everything
-                for other in pending:
-                    other.cancel()
                 raise future.exception()  # type: ignore[misc]
+    except BaseException:
+        # A permanent error or Ctrl-C: start no other paper; the ones in progress finish and are
+        # written (shutdown waits for them), so the next run resumes from the cache.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return [results[p.arxiv_id] for p in papers]
 
 

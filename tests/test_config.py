@@ -27,6 +27,18 @@ def test_top_level_stage_setting_overrides_provider_default(repo: Path) -> None:
     assert loaded.config.stage("translate").prompt == "translate-chat"
 
 
+def test_run_timeout_and_concurrency_reach_remote_providers_not_the_local_one(repo: Path) -> None:
+    from pipeline.llm.base import create_provider
+
+    sets = ["run.timeout=5", "run.concurrency=3"]
+    local = load_config(repo / "config.yaml", sets).config
+    assert "timeout" not in local.provider_settings() and "concurrency" not in local.provider_settings()
+    remote = load_config(repo / "config.yaml", [*sets, "provider=openai"]).config.provider_settings()
+    assert remote["timeout"] == 5 and remote["concurrency"] == 3
+    fake = load_config(repo / "config.yaml", [*sets, "provider=fake"]).config
+    assert create_provider("fake", fake.provider_settings()).max_concurrency == 3
+
+
 def test_every_problem_is_reported_at_once(repo: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(repo / "config.yaml", ["validation.max_repairs=99", "run.colour=blue",

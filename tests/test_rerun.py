@@ -218,3 +218,11 @@ def test_rerun_with_another_digest_than_the_run_was_made_from_is_refused(repo: P
     assert result.exit_code == 2
     assert "seed-digest.md" in result.stderr and "--digest" in result.stderr
     assert (tmp_path / "out" / "seed-digest" / "digest.json").read_bytes() == before
+
+
+def test_from_validate_on_a_paper_never_processed_is_exit_2_and_writes_nothing(config: Path, out: Path) -> None:
+    before = _hashes(out)
+    result = _rerun(config, "--from-stage", "validate", paper="2601.16428")  # not among IDS
+    assert result.exit_code == 2
+    assert "never processed" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert _hashes(out) == before

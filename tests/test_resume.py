@@ -96,3 +96,38 @@ def test_kill_9_mid_run_then_resume_from_the_cache(tmp_path: Path) -> None:
     for entry in digest["papers"]:
         PaperDocument.model_validate(entry)
     assert (out / "digest.en.md").read_text(encoding="utf-8").count("### [") == len(digest["papers"])
+
+
+def test_ctrl_c_stops_starting_papers_then_the_next_run_resumes(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    papers = tmp_path / "out" / "seed-digest" / "papers"
+    env = {**os.environ, "OMP_WAIT_POLICY": "passive"}
+    # 0.2 s per call, 6 calls a paper, 2 papers at once: the 30 papers would take about 18 s
+    process = subprocess.Popen(_command(config, "--set", "providers.fake.settings.latency=0.2"), cwd=REPO,
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(_paper_files(papers)) < 2:
+            assert process.poll() is None, f"the run ended early: {process.stderr.read()!r}"
+            assert time.monotonic() < deadline, "no paper written within 60 s"
+            time.sleep(0.02)
+        interrupted = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+        stopped_after = time.monotonic() - interrupted
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "run again to resume" in stderr
+    assert stopped_after < 6, f"took {stopped_after:.1f} s to stop: papers kept being started"
+    written = len(_paper_files(papers))
+    assert 2 <= written < PAPERS
+    for path in _paper_files(papers):
+        PaperDocument.model_validate(json.loads(path.read_text(encoding="utf-8")))
+
+    second = subprocess.run(_command(config), cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr
+    summary = json.loads(second.stdout)
+    assert summary["papers"] == PAPERS and summary["cache_hits"] >= 6 * written

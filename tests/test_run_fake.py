@@ -144,3 +144,36 @@ def test_a_record_that_is_not_a_paper_is_reported_and_the_run_exits_1(repo: Path
     assert "error: day.jsonl: 1 record(s) could not be read as a paper" in result.stderr
     run = json.loads((tmp_path / "out" / "day" / "run.json").read_text(encoding="utf-8"))
     assert run["records_skipped"] == 1 and run["status_counts"]["ok"] + run["status_counts"]["repaired"] == 2
+
+
+def test_an_unreadable_earlier_paper_file_is_named_and_the_run_exits_1(repo: Path, tmp_path: Path) -> None:
+    assert _run(repo, tmp_path, "--limit", "3").exit_code == 0
+    out = tmp_path / "out" / "seed-digest"
+    (out / "papers" / "2601.16272.json").write_text("{bad", encoding="utf-8")
+    again = _run(repo, tmp_path, "--ids", "2601.16302")
+    assert again.exit_code == 1, again.output
+    assert "2601.16272.json: not a valid paper document" in again.stderr
+    entry = json.loads((out / "digest.json").read_text(encoding="utf-8"))["papers"][0]
+    assert entry["validation"]["status"] == "skipped"
+    assert "unreadable" in entry["validation"]["issues"][0]["message"]
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run["outputs_unreadable"] == 1 and run["carried_over"] == 1  # 2601.16333 from the --limit run
+
+
+def test_ids_option_is_repeatable(repo: Path, tmp_path: Path) -> None:
+    result = _run(repo, tmp_path, "--ids", "2601.16302", "--ids", "2601.16428,arXiv:2601.16302v2", "--json")
+    assert result.exit_code == 0, result.output
+    processed = sorted(p.stem for p in (tmp_path / "out" / "seed-digest" / "papers").glob("*.json"))
+    assert processed == ["2601.16302", "2601.16428"]
+
+
+def test_a_dead_endpoint_is_explained_in_the_summary(repo: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    result = runner.invoke(app, ["run", str(repo / "samples" / "seed-digest.md"), "--config", str(repo / "config.yaml"),
+                                 "--provider", "openai", "--base-url", "http://127.0.0.1:9/v1", "--limit", "1",
+                                 "--set", "retry.max_attempts=1", "--out", str(tmp_path / "out"),
+                                 "--cache-dir", str(tmp_path / "cache")])
+    assert result.exit_code == 1, result.output
+    assert "failed because the provider did not answer, e.g.: provider openai: connection to " \
+           "http://127.0.0.1:9/v1 failed" in result.stderr

@@ -204,3 +204,15 @@ def test_run_summary_table_shows_failures_before_and_after_repair(config: Path, 
     run = _load(tmp_path / "out" / "seed-digest" / "run.json")
     assert run["status_counts"]["repaired"] == 1
     assert run["failures_per_check_first_attempt"]["residual_cjk"] == 1 and run["failures_per_check"] == {}
+
+
+def test_validate_accepts_the_output_of_an_empty_day(repo: Path, tmp_path: Path) -> None:
+    from pipeline.cli import app
+
+    empty = repo.parent / "shared" / "data" / "synthetic" / "05-empty-day-toc-only.md"
+    ran = runner.invoke(app, ["run", str(empty), "--config", str(repo / "config.yaml"), "--provider", "fake",
+                              "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")])
+    assert ran.exit_code == 0, ran.output
+    checked = runner.invoke(app, ["validate", str(tmp_path / "out" / "05-empty-day-toc-only")])
+    assert checked.exit_code == 0, checked.output
+    assert "validated 0 paper(s)" in checked.stdout + checked.stderr

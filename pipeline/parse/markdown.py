@@ -122,7 +122,7 @@ def _scan_other(layout: _Layout, lines: list[str], index: int) -> None:
         _close_span(layout, index)
         last = index == layout.last_text_line
         why = "cut off (file is truncated)" if last else "not a '[Title](arXiv URL)' heading"
-        layout.warnings.append(ParseWarning(line=index + 1, message=f"paper heading {why}; skipped"))
+        layout.warnings.append(ParseWarning(line=index + 1, message=f"paper heading {why}; skipped", skipped=True))
 
 
 def _close_span(layout: _Layout, index: int) -> None:
@@ -138,7 +138,7 @@ def _paper(lines: list[str], span: _Span, warnings: list[ParseWarning],
     try:
         arxiv_id = normalize_arxiv_id(heading["url"])
     except ValueError as exc:
-        warnings.append(ParseWarning(line=line, message=f"paper skipped: {exc}"))
+        warnings.append(ParseWarning(line=line, message=f"paper skipped: {exc}", skipped=True))
         return None
     block = read_block(lines, span.start + 1, span.end)
     content = interpret(block)

@@ -143,6 +143,8 @@ def find_outputs(path: Path) -> list[tuple[Path | None, list[Path]]]:
         return [(folder, [path])]
     if (path / "papers").is_dir():
         return [(path, _json_files(path / "papers"))]
+    if (path / "run.json").is_file() and (path / "digest.json").is_file():  # an empty day: no paper files
+        return [(path, [])]
     if path.name == "papers" and _json_files(path):
         return [(path.parent, _json_files(path))]
     found = [(sub, _json_files(sub / "papers")) for sub in sorted(path.iterdir())
