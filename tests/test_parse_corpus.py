@@ -105,10 +105,10 @@ def test_astro_ph_fields():
     digest = parse_digest(SHARED / "real" / "Straw674__daily-arXiv-astro-ph__2025-04-22.md")
     paper = digest.papers[0]
     assert paper.fields["tldr"].startswith("提出了一种高效的数值算法")
-    assert paper.extra["Background"].startswith("当前研究领域需要高效的方法")
+    assert paper.fields["motivation"].startswith("当前研究领域需要高效的方法")  # written as Background
     assert paper.extra["Data"] == "研究使用了暗物质粒子自引力系统的数值模拟数据。"
-    assert paper.fields["motivation"] is None and paper.fields["conclusion"] is None
-    assert all(set(p.extra) == {"Background", "Data"} for p in digest.papers)
+    assert paper.fields["conclusion"] is None
+    assert all(set(p.extra) == {"Data"} and p.fields["motivation"] for p in digest.papers)
 
 
 def test_failed_fields_in_real_digests():

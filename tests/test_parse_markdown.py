@@ -118,15 +118,15 @@ def test_task_field_and_hard_wrapped_abstract():
     assert second.extra == {"Task": "任务描述。"}
 
 
-def test_astro_background_and_data_go_to_extra():
+def test_astro_background_is_the_motivation_and_data_goes_to_extra():
     (paper,) = parse_digest(HERE / "astro-background-data.md").papers
-    assert paper.fields == {"tldr": "星系研究。", "motivation": None, "method": "建模。",
+    assert paper.fields == {"tldr": "星系研究。", "motivation": "背景介绍。", "method": "建模。",
                             "result": "质量为$10^{10} M_\\odot$。", "conclusion": None}
-    assert paper.extra == {"Background": "背景介绍。", "Data": "使用ALMA数据。"}
+    assert paper.extra == {"Data": "使用ALMA数据。"}
     assert paper.category == "astro-ph.GA"                         # no Main category line: the section
-    assert paper.source_problems["motivation"].startswith("missing")
     assert paper.source_problems["conclusion"].startswith("missing")
-    assert set(paper.source_problems) == {"motivation", "conclusion"}
+    assert paper.source_problems["conclusion"].startswith("missing")
+    assert set(paper.source_problems) == {"conclusion"}
 
 
 def test_crlf_and_bom():
@@ -268,3 +268,14 @@ def test_headings_that_are_not_arxiv_papers_are_skipped_with_warnings():
         (27, "unlabelled text kept in extra['unlabelled']"),
         (None, "table of contents lists 3 papers, the file has 1 paper entries"),
     ]
+
+
+def test_a_heading_with_an_empty_title_keeps_the_paper_and_warns(tmp_path):
+    text = (HERE / "astro-background-data.md").read_text(encoding="utf-8")
+    heading = next(line for line in text.splitlines() if line.startswith("###") and "](" in line)
+    url = heading[heading.rindex("](") + 2:-1]
+    empty = tmp_path / "empty-title.md"
+    empty.write_text(text.replace(heading, f"### [2] []({url})"), encoding="utf-8")
+    (paper,) = parse_digest(empty).papers
+    assert paper.title == "" and paper.index == 2
+    assert any("no title" in w.message for w in parse_digest(empty).warnings)

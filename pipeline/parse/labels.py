@@ -27,8 +27,11 @@ _PLAIN_CJK = re.compile(r"^(?P<label>摘要翻译|标题翻译|关键词|摘要|
 #: Label (lower case) -> where it goes: a SUMMARY_FIELDS name, ``abstract``, ``category``, ``authors``.
 #: ``Task`` is the KAFKA2306 fork's (and the earliest upstream JSONL schema's) one-sentence
 #: summary written where TL;DR is, so it is read as ``tldr`` unless the paper also has a TL;DR.
+#: ``Background`` is the astro-ph fork's (Straw674) field where the others write Motivation (why
+#: the work was done), read as ``motivation`` likewise; its ``Data`` field has no counterpart and
+#: stays in ``extra``.
 KNOWN_LABELS: dict[str, str] = {
-    **FIELD_LABELS, "tl; dr": "tldr", "tl-dr": "tldr", "task": "tldr",
+    **FIELD_LABELS, "tl; dr": "tldr", "tl-dr": "tldr", "task": "tldr", "background": "motivation",
     "abstract": "abstract", "main category": "category", "category": "category",
     "authors": "authors", "author": "authors",
 }

@@ -27,7 +27,7 @@ from pipeline.parse.problems import source_problem
 from pipeline.parse.source import SourceText
 from pipeline.parse.text import one_line
 
-_HEADING = re.compile(r"^#{2,4}\s+(?:\[(?P<index>\d+)\]\s*)?\[(?P<title>.+)\]\((?P<url>[^()\s]+)\)\s*$")
+_HEADING = re.compile(r"^#{2,4}\s+(?:\[(?P<index>\d+)\]\s*)?\[(?P<title>.*)\]\((?P<url>[^()\s]+)\)\s*$")
 _PAPER_LIKE = re.compile(r"^#{2,4}\s+(?:\[\d+\]\s*)?\[")
 _SECTION = re.compile(
     r"^#{1,3}\s+(?:<div id=['\"]?[^'\">]*['\"]?>\s*</div>\s*)?(?P<cat>[^\s\[]+)\s*\[\[Back\]\]\(#toc\)\s*$")
@@ -159,6 +159,9 @@ def _check_paper(paper: Paper, no_abstract: bool, warnings: list[ParseWarning]) 
     (A paper without a ``Main category`` line already has its section as category: upstream files
     each paper under its main category.)
     """
+    if not paper.title:
+        warnings.append(ParseWarning(line=paper.line, paper_id=paper.arxiv_id,
+                                     message="the heading has no title (an empty [] link text)"))
     if no_abstract:
         warnings.append(ParseWarning(line=paper.line, paper_id=paper.arxiv_id,
                                      message="no Abstract field"))
