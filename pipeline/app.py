@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pipeline.cache import CacheStore, DiskCacheStore, MemoryCacheStore
 from pipeline.config import BASE_VARIANT, MODEL_STAGES, LoadedConfig, load_config
-from pipeline.errors import ConfigError, PipelineError
+from pipeline.errors import ConfigError, ModelNotAvailableError, ProviderError
 from pipeline.estimate import Estimate, estimate_run
 from pipeline.events import Event, EventLog
 from pipeline.llm import create_provider
@@ -143,7 +143,7 @@ def execute_estimate(digest_path: Path, options: RunOptions) -> Estimate:
     notes: list[str] = []
     try:
         provider = create_provider(loaded.config.provider, loaded.config.provider_settings())
-    except PipelineError as exc:
+    except (ProviderError, ModelNotAvailableError) as exc:  # no key, model not installed; a bad setting raises
         provider = None
         notes.append(f"cache not consulted (every call counted as needed): {exc}")
     cache_dir = loaded.resolve(loaded.config.cache.dir)

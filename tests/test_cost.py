@@ -188,3 +188,18 @@ def test_cost_helpers() -> None:
     assert add_costs([0.5, None]) is None and add_costs([]) is None and add_costs([0.25, 0.5]) == 0.75
     assert format_cost(None) == "unknown" and format_cost(0) == "$0" and format_cost(1.23456) == "$1.2346"
     assert format_cost(0.000123) == "$0.000123"
+
+
+def test_dry_run_reports_a_bad_provider_setting_like_a_run(repo: Path) -> None:
+    config = repo / "config.yaml"
+    bad = ["--set", "providers.local.settings.bogus=1", *LIMIT]
+    dry, real = _run(config, *bad, "--dry-run"), _run(config, *bad)
+    assert dry.exit_code == real.exit_code == 2
+    assert "unknown setting 'bogus'" in dry.stderr and dry.stderr == real.stderr
+
+
+def test_dry_run_without_an_api_key_estimates_with_a_note(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    result = _run(repo / "config.yaml", "--provider", "openai", *LIMIT, "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    assert any("OPENAI_API_KEY is not set" in n for n in json.loads(result.stdout)["notes"])
