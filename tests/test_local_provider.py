@@ -264,3 +264,21 @@ def test_describe_model_of_embedded_models(provider: LocalProvider) -> None:
     gemma = provider.describe_model(GEMMA_NAME)
     assert gemma == "gemma3-270m@sha256:a5fd3b62230aa5ec+nocjk"  # the package's verified sha256
     assert re.fullmatch(r"smollm2-135m@sha256:[0-9a-f]{16}\+nocjk", provider.describe_model(SMOLLM2_NAME))
+
+
+@pytest.mark.slow
+def test_loading_the_models_prints_nothing_on_stderr(repo: Path) -> None:
+    import os
+    import subprocess
+
+    code = ("from pipeline.config import load_config\n"
+            "from pipeline.llm.base import create_provider\n"
+            "config = load_config('config.yaml').config\n"
+            "provider = create_provider('local', config.provider_settings())\n"
+            "provider.llama('gemma3-270m'); provider.llama('smollm2-135m')\n"
+            "print('loaded')\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_WAIT_POLICY": "passive"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "loaded"
+    assert done.stderr == ""  # llama.cpp's warnings go to the debug log, not to the user's terminal

@@ -105,6 +105,35 @@ def unload_models() -> None:
         _MODELS.clear()
 
 
+_LLAMA_LOG_CALLBACK: Any = None  # kept referenced: llama.cpp calls it from C
+
+
+def _route_llama_log() -> None:
+    """Send llama.cpp's own log lines to this module's logger (errors as errors, the rest at
+    debug) instead of stderr: llama-cpp-python's handler reads the levels with an old numbering
+    and prints warnings such as "llama_kv_cache_iswa: using full-size SWA cache" even with
+    ``verbose=False``. Levels per ggml.h: 1 debug, 2 info, 3 warn, 4 error, 5 continuation."""
+    global _LLAMA_LOG_CALLBACK
+    if _LLAMA_LOG_CALLBACK is not None:
+        return
+    import ctypes
+
+    import llama_cpp
+
+    last = [logging.DEBUG]
+
+    @llama_cpp.llama_log_callback
+    def callback(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
+        if level != 5:
+            last[0] = logging.ERROR if level == 4 else logging.DEBUG
+        line = text.decode("utf-8", "replace").rstrip()
+        if line:
+            _log.log(last[0], "llama.cpp: %s", line)
+
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+    _LLAMA_LOG_CALLBACK = callback
+
+
 def _load_model(model: str, path: Path, n_ctx: int, n_threads: int) -> _LoadedModel:
     """The process-wide ``Llama`` for ``(path, n_ctx)``, loading it on first use.
 
@@ -124,6 +153,7 @@ def _load_model(model: str, path: Path, n_ctx: int, n_threads: int) -> _LoadedMo
             from llama_cpp import Llama
         except ImportError as exc:
             raise ModelNotAvailableError(model, f"llama-cpp-python is not importable ({exc}); {INSTALL_HINT}") from exc
+        _route_llama_log()
         try:
             llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
                         n_threads_batch=n_threads, verbose=False)
