@@ -142,10 +142,11 @@ class Usage(_Strict):
     calls: int = 0
 
     def add(self, other: "Usage") -> "Usage":
-        """The sum of two usages (a new object; sums of valid counts need no re-validation)."""
-        return Usage.model_construct(prompt_tokens=self.prompt_tokens + other.prompt_tokens,
-                                     completion_tokens=self.completion_tokens + other.completion_tokens,
-                                     calls=self.calls + other.calls)
+        """The sum of two usages, as a new object. (``model_construct`` would skip validation
+        but is slower: pydantic-core validates three ints faster than Python builds the model.)"""
+        return Usage(prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+                     completion_tokens=self.completion_tokens + other.completion_tokens,
+                     calls=self.calls + other.calls)
 
 
 class StageProvenance(_Strict):
