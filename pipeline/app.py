@@ -7,6 +7,7 @@ before the provider is built or any model is called.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from pipeline.errors import ConfigError, ModelNotAvailableError, ProviderError
 from pipeline.estimate import Estimate, estimate_run
 from pipeline.events import Event, EventLog
 from pipeline.llm import create_provider
+from pipeline.llm.base import Provider
 from pipeline.parse import parse_digest
 from pipeline.rerun import RerunResult, prepare_rerun, rerun_paper
 from pipeline.runner import RunResult, run_digest
@@ -42,21 +44,28 @@ class RunOptions:
     variant: str | None = None
 
 
+def _literal(value: object) -> str:
+    """A flag's value as an override right-hand side that reads back as exactly that string:
+    a YAML double-quoted scalar (JSON string syntax), so ``out #1``, ``null`` or ``1.5`` stay text."""
+    return json.dumps(str(value), ensure_ascii=False)
+
+
 def flag_overrides(options: RunOptions) -> list[str]:
-    """Command-line flags as dotted config overrides (applied after the file and ``--set``)."""
+    """Command-line flags as dotted config overrides (applied after the file and ``--set``).
+    String values are passed literally (:func:`_literal`), never read as YAML."""
     sets: list[str] = []
     if options.provider:
-        sets.append(f"provider={options.provider}")
+        sets.append(f"provider={_literal(options.provider)}")
     if options.model:
-        sets += [f"stages.{stage}.model={options.model}" for stage in MODEL_STAGES]
+        sets += [f"stages.{stage}.model={_literal(options.model)}" for stage in MODEL_STAGES]
     if options.concurrency is not None:
         sets.append(f"run.concurrency={options.concurrency}")
     if options.timeout is not None:
         sets.append(f"run.timeout={options.timeout}")
     if options.cache_dir is not None:
-        sets.append(f"cache.dir={options.cache_dir.resolve()}")
+        sets.append(f"cache.dir={_literal(options.cache_dir.resolve())}")
     if options.out_dir is not None:
-        sets.append(f"run.out_dir={options.out_dir.resolve()}")
+        sets.append(f"run.out_dir={_literal(options.out_dir.resolve())}")
     return sets
 
 
@@ -78,7 +87,7 @@ def load_run_config(options: RunOptions, *, env: Mapping[str, str] | None = None
     overrides = options.overrides + flag_overrides(options)
     loaded = load_config(path, overrides, env=env, extra_variants=extra_variants)
     if options.base_url:
-        overrides.append(f"providers.{loaded.config.provider}.settings.base_url={options.base_url}")
+        overrides.append(f"providers.{loaded.config.provider}.settings.base_url={_literal(options.base_url)}")
         loaded = load_config(path, overrides, env=env, extra_variants=extra_variants)
     if options.variant:
         try:
@@ -96,12 +105,27 @@ def open_cache(loaded: LoadedConfig, no_cache: bool) -> CacheStore:
     return DiskCacheStore(loaded.resolve(loaded.config.cache.dir))
 
 
+def check_models(provider: Provider, loaded: LoadedConfig) -> None:
+    """Ask ``provider`` about every model the config's stages use, before any call, so that an
+    unknown local model stops the run at once rather than after the stages before it ran.
+    Raises ModelNotAvailableError (a remote model is only known to its server: not checked)."""
+    for stage in MODEL_STAGES:
+        model = loaded.config.stage(stage).model
+        if model:
+            provider.describe_model(model)
+
+
 def execute_run(digest_path: Path, options: RunOptions,
                 listener: Callable[[Event], None] | None = None) -> RunResult:
     """Check config and digest, build provider and cache, run. Raises PipelineError subclasses."""
     loaded = load_run_config(options)
     digest = parse_digest(digest_path)
     provider = create_provider(loaded.config.provider, loaded.config.provider_settings())
+    try:
+        check_models(provider, loaded)
+    except BaseException:
+        provider.close()
+        raise
     cache = open_cache(loaded, options.no_cache)
     events = EventLog(listener=listener)
     try:

@@ -364,6 +364,8 @@ def _variant_spec(name: str, description: str, texts: list[str],
         return None, [f"variant name {BASE_VARIANT!r} is reserved for the config without variant overrides"]
     if not _VARIANT_NAME.match(name):
         return None, [f"variant name {name!r}: use letters, digits, '.', '_' or '-' (it names a folder)"]
+    if name in ("report.json", "report.md"):
+        return None, [f"variant name {name!r} is reserved: eval writes its report under that name"]
     return (name, description, texts, origin), []
 
 

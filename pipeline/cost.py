@@ -162,6 +162,7 @@ class Accounting:
         self.spent = Usage()
         self.spent_cost = 0.0
         self._cached: dict[str, dict[str, Usage]] = {}
+        self._executed: dict[str, dict[str, Usage]] = {}
         self._lock = threading.Lock()
 
     def on_event(self, event: Event) -> None:
@@ -174,9 +175,17 @@ class Accounting:
                 stages = self._cached.setdefault(event.paper_id, {})
                 stages[event.stage] = stages.get(event.stage, Usage()).add(usage)
             else:
+                stages = self._executed.setdefault(event.paper_id, {})
+                stages[event.stage] = stages.get(event.stage, Usage()).add(usage)
                 self.spent = self.spent.add(usage)
                 cost = usage_cost(usage, self.prices.get(self.stage_models.get(event.stage, "")))
                 self.spent_cost += cost or 0.0
+
+    def executed_for(self, paper_id: str) -> dict[str, Usage]:
+        """Stage -> what the calls ``paper_id`` made in this run cost (for a paper whose document
+        could not be finished, so that its spend is still counted)."""
+        with self._lock:
+            return dict(self._executed.get(paper_id, {}))
 
     def cached_for(self, paper_id: str) -> dict[str, Usage]:
         """Stage -> what the calls of ``paper_id`` served from the cache cost when made."""

@@ -38,6 +38,7 @@ from pipeline.models import (
     PaperDocument,
     ParseWarning,
     Provenance,
+    StageProvenance,
     Summary,
     Translation,
     Usage,
@@ -240,7 +241,8 @@ def paper_document(paper: Paper, ctx: RunContext, accounting: Accounting) -> Pap
     try:
         document = process_paper(paper, ctx)
     except RetryExhaustedError as exc:  # transient trouble that outlasted retries: this paper fails
-        document = failed_document(paper, ctx.run_id, "provider", str(exc))
+        document = _with_spend(failed_document(paper, ctx.run_id, "provider", str(exc)), ctx,
+                               accounting.executed_for(paper.arxiv_id))
         events.emit(Event("paper_failed", "run", paper.arxiv_id, detail=str(exc)))
     return price_document(document, accounting.prices, accounting.cached_for(paper.arxiv_id))
 
@@ -271,6 +273,23 @@ def _run_papers(papers: list[Paper], ctx: RunContext, accounting: Accounting, ou
         raise
     pool.shutdown(wait=True)
     return [results[p.arxiv_id] for p in papers]
+
+
+def _with_spend(document: PaperDocument, ctx: RunContext, spent: dict[str, Usage]) -> PaperDocument:
+    """``document`` with the usage of the calls its paper made before it failed, per stage, so
+    that tokens and cost count every call made."""
+    if not spent:
+        return document
+    settings = {s.name: s for s in (ctx.translate, ctx.resummarize, ctx.generate) if s is not None}
+    stages = {name: StageProvenance(provider=ctx.caller.provider.name, model=settings[name].model,
+                                    prompt=settings[name].prompt.name, prompt_hash=settings[name].prompt.content_hash,
+                                    usage=usage)
+              for name, usage in spent.items() if name in settings}
+    total = Usage()
+    for usage in spent.values():
+        total = total.add(usage)
+    provenance = document.provenance.model_copy(update={"stages": stages, "usage": total})
+    return document.model_copy(update={"provenance": provenance})
 
 
 def failed_document(paper: Paper, run_id: str, check: str, message: str) -> PaperDocument:

@@ -77,3 +77,16 @@ def test_override_parsing_types_and_errors() -> None:
     assert data["run"]["concurrency"] == 8
     assert data["cache"]["enabled"] is False
     assert problems and "KEY=VALUE" in problems[0]
+
+
+@pytest.mark.parametrize("model", ["null", "1.5", "on", "007", "@cf/meta/llama-3-8b", "a: b #c"])
+def test_flag_values_are_taken_literally(repo: Path, tmp_path: Path, model: str) -> None:
+    from pipeline.app import RunOptions, load_run_config
+
+    options = RunOptions(config=repo / "config.yaml", provider="openai", model=model,
+                         out_dir=tmp_path / "out #1", cache_dir=tmp_path / "cache: x",
+                         base_url="http://127.0.0.1:8000/v1 #x")
+    config = load_run_config(options, env={}).config
+    assert {config.stage(s).model for s in ("translate", "resummarize")} == {model}
+    assert config.run.out_dir == str(tmp_path / "out #1") and config.cache.dir == str(tmp_path / "cache: x")
+    assert config.providers["openai"].settings["base_url"] == "http://127.0.0.1:8000/v1 #x"

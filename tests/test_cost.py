@@ -203,3 +203,28 @@ def test_dry_run_without_an_api_key_estimates_with_a_note(repo: Path, monkeypatc
     result = _run(repo / "config.yaml", "--provider", "openai", *LIMIT, "--dry-run", "--json")
     assert result.exit_code == 0, result.output
     assert any("OPENAI_API_KEY is not set" in n for n in json.loads(result.stdout)["notes"])
+
+
+def _resummarize_down(request: LLMRequest) -> str:
+    from pipeline.errors import ProviderError
+    from pipeline.llm.fake import template_responder
+
+    if request.tags.get("stage") == "resummarize":
+        raise ProviderError("fake", "HTTP 500 from the server", status_code=500, retryable=True)
+    return template_responder(request)
+
+
+def test_calls_of_a_paper_that_failed_on_the_provider_are_still_counted(tmp_path: Path) -> None:
+    register_provider("fake-resummarize-down", lambda settings: FakeProvider(responder=_resummarize_down))
+    config = write_config(tmp_path, provider="fake-resummarize-down")
+    result = _run(config, "--limit", "3", *PRICE, "--set", "retry.max_attempts=1")
+    assert result.exit_code == 1, result.output
+    run = _json(_out(tmp_path) / "run.json")
+    assert run["status_counts"]["failed"] == 3 and run["failures_per_check"] == {"provider": 3}
+    translate = run["usage_per_stage"]["translate"]
+    assert translate["calls"] == run["model_calls"] == 15  # 5 translations each; the re-summary never answered
+    assert run["prompt_tokens"] + run["completion_tokens"] == run["budget"]["spent_tokens"] > 0
+    assert run["cost"] == pytest.approx(run["budget"]["spent_cost"]) and run["cost"] > 0
+    paper = _json(next((_out(tmp_path) / "papers").glob("*.json")))
+    assert paper["provenance"]["usage"]["calls"] == 5 and paper["provenance"]["cost"] > 0
+    PaperDocument.model_validate(paper)

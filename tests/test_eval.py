@@ -88,7 +88,7 @@ def test_variants_share_the_cache_unchanged_stages_are_hits(config: Path) -> Non
 
 def test_tokens_and_calls_do_not_depend_on_what_the_cache_held(config: Path) -> None:
     cold = _eval(config, "A", "B").report
-    warm = _eval(config, "A", "B").report  # everything is cached now
+    warm = _eval(config, "A", "B", name="t2").report  # everything is cached now
     assert warm.row("executed").values == {"A": 0, "B": 0}
     for key in ("calls", "prompt_tokens", "completion_tokens"):
         assert warm.row(key).values == cold.row(key).values
@@ -257,3 +257,26 @@ def test_table_renders_markers(config: Path) -> None:
     assert "(baseline)" in text.splitlines()[3]  # the header's second line, under A
     assert re.search(r"│ pass rate \(ok \+ repaired\)\s+│\s+100\.0% ★ │\s+0\.0% ▼ │", text)
     assert re.search(r"│ papers\s+│\s+3 │\s+3 │", text)  # informational rows carry no marks
+
+
+def test_an_eval_name_in_use_is_refused_before_any_call(config: Path) -> None:
+    _eval(config, "A", "B")
+    with pytest.raises(ConfigError, match="already exists"):
+        _eval(config, "A", "B", ids=["2601.16428"])
+
+
+def test_a_variant_with_an_unknown_local_model_stops_the_eval_before_any_call(repo: Path, tmp_path: Path) -> None:
+    from pipeline.errors import ModelNotAvailableError
+
+    run = RunOptions(config=repo / "config.yaml", out_dir=tmp_path / "out", cache_dir=tmp_path / "cache")
+    options = EvalOptions(run=run, variants=[
+        "base", "x=stages.translate.model=nosuchmodel"], ids=IDS, name="unknown-model")
+    with pytest.raises(ModelNotAvailableError, match="nosuchmodel"):
+        execute_eval(SEED, options, env={})
+    assert not (tmp_path / "out" / "eval" / "unknown-model" / "base").exists()
+
+
+@pytest.mark.parametrize("name", ["report.md", "report.json"])
+def test_report_file_names_are_not_variant_names(config: Path, name: str) -> None:
+    with pytest.raises(ConfigError, match="reserved"):
+        _eval(config, "A", f"{name}=validation.max_repairs=0")

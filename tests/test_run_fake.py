@@ -177,3 +177,12 @@ def test_a_dead_endpoint_is_explained_in_the_summary(repo: Path, tmp_path: Path,
     assert result.exit_code == 1, result.output
     assert "failed because the provider did not answer, e.g.: provider openai: connection to " \
            "http://127.0.0.1:9/v1 failed" in result.stderr
+
+
+def test_an_unknown_local_model_stops_the_run_before_any_call(repo: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", str(repo / "samples" / "seed-digest.md"), "--config", str(repo / "config.yaml"),
+                                 "--set", "stages.resummarize.model=nosuchmodel", "--limit", "1",
+                                 "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")])
+    assert result.exit_code == 2, result.output
+    assert "nosuchmodel" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()

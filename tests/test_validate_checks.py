@@ -76,7 +76,8 @@ def test_issue_shape_and_field_names() -> None:
 
 def test_check_names_are_stable_and_complete() -> None:
     assert CHECK_NAMES == ("schema", "language", "residual_cjk", "unchanged", "numbers_preserved",
-                           "terms_preserved", "invented_numbers", "length", "placeholder", "latex_balance")
+                           "terms_preserved", "invented_numbers", "length", "placeholder", "repetition",
+                           "latex_balance")
     assert set(TRANSLATION_CHECKS) | set(SUMMARY_CHECKS) == set(CHECK_NAMES)
     bad_outputs = [
         check_translation("tldr", None, SALAD_ZH),
@@ -86,6 +87,7 @@ def test_check_names_are_stable_and_complete() -> None:
         check_translation("tldr", SALAD_EN.replace("90%", "95%") + " The model that", SALAD_ZH),
         check_summary("SALAD: " + SALAD_ABSTRACT, SALAD_ABSTRACT, {}),
         check_summary("SALAD reaches 95% sparsity.", SALAD_ABSTRACT, {}),
+        check_translation("tldr", SALAD_EN + " the the the the", SALAD_ZH),
     ]
     seen = {i.check for issues in bad_outputs for i in issues}
     assert seen <= set(CHECK_NAMES)
@@ -461,3 +463,24 @@ def test_summary_language_and_residual_cjk() -> None:
     assert errors(check_summary(french, SALAD_ABSTRACT, {}), "language")
     mixed = "SALAD 提出了一种结合稀疏注意力和线性注意力的混合架构 with 90% sparsity."
     assert errors(check_summary(mixed, SALAD_ABSTRACT, {}), "residual_cjk")
+
+
+@pytest.mark.parametrize(("text", "unit"), [
+    ("We measure the similarity-as-as-as-as-as of the two encoders on 98% of the seven perturbation types.", "as"),
+    ("The method keeps the the the the the accuracy at 98% on seven perturbation types.", "the"),
+    ("* 1.5.1.1.1.1.1.1.1.1 of the benchmark reports 98% on seven perturbation types.", "1"),
+    ("It improves the model and the model and the model and the baseline by 98% overall.", "the model and"),
+])
+def test_repetition_fires_on_a_looping_model(text: str, unit: str) -> None:
+    issues = errors(check_translation("result", text, None), "repetition")
+    assert issues and f'"{unit}" repeated' in issues[0].message
+    assert errors(check_summary(text, SALAD_ABSTRACT, {}), "repetition")
+
+
+@pytest.mark.parametrize("text", [
+    SALAD_EN,
+    "Scores of 1, 2, 3 and 4 points; very very small gains; a b a b patterns in the data.",
+    "The model of the model zoo, the model card and the model weights are released.",
+])
+def test_repetition_quiet_on_ordinary_text(text: str) -> None:
+    assert by_check(check_translation("result", text, None), "repetition") == []

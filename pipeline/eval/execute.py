@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipeline.app import RunOptions, load_run_config, open_cache
+from pipeline.app import RunOptions, check_models, load_run_config, open_cache
 from pipeline.cache import CacheStore
 from pipeline.config import LoadedVariant
 from pipeline.errors import ConfigError
@@ -76,10 +76,15 @@ def execute_eval(digest_path: Path, options: EvalOptions, *, env: Mapping[str, s
     paper_ids = choose_papers(digest, options.sample, options.ids, options.seed)
     run_name = options.name or f"{Path(digest_path).stem}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
     root = base.resolve(base.config.run.out_dir) / "eval" / run_name
+    if root.is_dir() and any(root.iterdir()):  # its variants' folders would mix two evals' papers
+        raise ConfigError("--name", [f"an eval named {run_name!r} already exists ({root}); "
+                                     "pass another --name or delete that folder"])
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     cache = open_cache(base, options.run.no_cache)
     providers: dict[str, Provider] = {}
     try:
+        for variant in variants:  # every variant's models, before the first variant runs
+            check_models(_provider_for(variant, providers), variant.loaded)
         runs = [_run_variant(v, digest, paper_ids, cache, providers, root, listener) for v in variants]
     finally:
         cache.close()
@@ -118,15 +123,22 @@ def _run_variant(variant: LoadedVariant, digest: Digest, paper_ids: list[str], c
                  providers: dict[str, Provider], root: Path,
                  listener: Callable[[str, Event], None] | None) -> VariantRun:
     config = variant.loaded.config
-    settings = config.provider_settings()
-    key = json.dumps([config.provider, settings], sort_keys=True, default=repr)
-    if key not in providers:  # variants on the same provider share it (local models load once)
-        providers[key] = create_provider(config.provider, settings)
     events = EventLog(listener=(lambda e: listener(variant.name, e)) if listener else None)
-    result = run_digest(digest, variant.loaded, providers[key], cache, out_root=root / variant.name,
+    result = run_digest(digest, variant.loaded, _provider_for(variant, providers), cache, out_root=root / variant.name,
                         ids=paper_ids or None, limit=None if paper_ids else 0,
                         concurrency=config.run.concurrency, events=events, whole_digest=False)
     return VariantRun(variant, result)
+
+
+def _provider_for(variant: LoadedVariant, providers: dict[str, Provider]) -> Provider:
+    """The variant's provider; variants on the same provider and settings share one (local
+    models load once)."""
+    config = variant.loaded.config
+    settings = config.provider_settings()
+    key = json.dumps([config.provider, settings], sort_keys=True, default=repr)
+    if key not in providers:
+        providers[key] = create_provider(config.provider, settings)
+    return providers[key]
 
 
 def _selection(options: EvalOptions, digest: Digest) -> dict[str, object]:

@@ -34,6 +34,8 @@ check                  fires when                                             se
                        summary longer than 3 sentences                        warning
 ``placeholder``        failure/refusal/preamble/label/template text, or the   error
                        source itself is a failure placeholder
+``repetition``         a word repeated 4+ times in a row ("as-as-as-as",      error
+                       "1.1.1.1") or a 2-6 word phrase 3+ times: a looping model
 ``latex_balance``      unbalanced $, \\( \\), \\[ \\], braces or \\left/\\right    error
                        in math; command without backslash or eaten by JSON
                        braces unbalanced outside math; source command missing warning
@@ -77,15 +79,15 @@ __all__ = [
 
 CHECK_NAMES: tuple[str, ...] = (
     "schema", "language", "residual_cjk", "unchanged", "numbers_preserved", "terms_preserved",
-    "invented_numbers", "length", "placeholder", "latex_balance",
+    "invented_numbers", "length", "placeholder", "repetition", "latex_balance",
 )
 TRANSLATION_CHECKS: tuple[str, ...] = (
     "schema", "language", "residual_cjk", "unchanged", "numbers_preserved", "terms_preserved",
-    "length", "placeholder", "latex_balance",
+    "length", "placeholder", "repetition", "latex_balance",
 )
 SUMMARY_CHECKS: tuple[str, ...] = (
     "schema", "language", "residual_cjk", "unchanged", "invented_numbers", "length",
-    "placeholder", "latex_balance",
+    "placeholder", "repetition", "latex_balance",
 )
 #: Checks of a field written from the abstract because its source was missing or a placeholder.
 GENERATED_CHECKS: tuple[str, ...] = (
@@ -206,6 +208,39 @@ def check_placeholder(field: str, text: str, source: str | None = None) -> list[
                              f'the source is itself a failure placeholder ("{failed[:60]}"); '
                              "it should not be translated"))
     return issues
+
+
+_WORD = re.compile(r"\w+")
+REPEATED_WORD_RUN = 4
+"""A word this many times in a row is a loop (``the the the the``); a phrase, one fewer."""
+
+
+def _repeated_run(text: str) -> tuple[str, int] | None:
+    """The first run of one word repeated :data:`REPEATED_WORD_RUN`+ times in a row, or of a
+    2-6 word phrase repeated one time fewer (words compared case-blind, separators ignored),
+    as (the word or phrase, times); None when there is none.
+
+    A unit of ``size`` words repeated ``k`` times is ``(k - 1) * size`` positions in a row where a
+    word equals the one ``size`` further on; those equalities are looked for as a run of "1"s."""
+    words = _WORD.findall(text.lower())
+    for size in range(1, 7):
+        needed = REPEATED_WORD_RUN if size == 1 else REPEATED_WORD_RUN - 1
+        same = "".join("1" if a == b else "0" for a, b in zip(words, words[size:]))
+        start = same.find("1" * ((needed - 1) * size))
+        if start >= 0:
+            run = len(same[start:]) - len(same[start:].lstrip("1"))
+            return " ".join(words[start:start + size]), run // size + 1
+    return None
+
+
+def check_repetition(field: str, text: str) -> list[ValidationIssue]:
+    """``repetition`` (error): the text loops: a word repeated :data:`REPEATED_WORD_RUN`+ times
+    in a row (``similarity-as-as-as-as``, ``1.1.1.1``) or a 2-6 word phrase 3+ times."""
+    found = _repeated_run(text)
+    if found is None:
+        return []
+    unit, times = found
+    return [_issue(field, "repetition", "error", f'"{unit}" repeated {times} times in a row (the model looped)')]
 
 
 def _may_hold_latex(text: str) -> bool:
@@ -373,7 +408,8 @@ def _check_translation(field: str, text: Any, source: str | None) -> list[Valida
             + check_unchanged(path, text, source) + check_numbers_preserved(path, text, source)
             + check_terms_preserved(path, text, source)
             + check_translation_length(path, text, source, name)
-            + check_placeholder(path, text, source) + check_latex_balance(path, text, source))
+            + check_placeholder(path, text, source) + check_repetition(path, text)
+            + check_latex_balance(path, text, source))
 
 
 # --------------------------------------------------------------------------- summary checks
@@ -470,7 +506,7 @@ def _check_summary(text: Any, abstract: str, texts: tuple[str, ...]) -> list[Val
     return (check_language(field, text) + check_residual_cjk(field, text)
             + check_summary_unchanged(field, text, abstract)
             + check_invented_numbers(field, text, sources) + check_summary_length(field, text)
-            + check_placeholder(field, text) + check_latex_balance(field, text))
+            + check_placeholder(field, text) + check_repetition(field, text) + check_latex_balance(field, text))
 
 
 # --------------------------------------------------------------------------- generated fields
@@ -504,4 +540,4 @@ def _check_generated(field: str, text: Any, abstract: str) -> list[ValidationIss
             + check_summary_unchanged(path, text, abstract)
             + check_invented_numbers(path, text, [abstract or ""])
             + check_translation_length(path, text, None, name)
-            + check_placeholder(path, text) + check_latex_balance(path, text))
+            + check_placeholder(path, text) + check_repetition(path, text) + check_latex_balance(path, text))
