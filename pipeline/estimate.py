@@ -8,8 +8,9 @@ stage cache:
   (the stand-in keeps the real provider's name and model identity, so the cache keys match);
 - any other call is answered by the stand-in (:func:`pipeline.llm.fake.template_responder`, an
   English text of plausible length that passes validation) and counted with **prompt tokens =
-  rendered prompt characters / 4** (rounded up) and **completion tokens = the request's
-  ``max_tokens``**, an upper bound; cost is those tokens at the config's ``prices``, so an upper
+  ASCII characters / 4 + one per other character (CJK...) + 4 per chat message** (the rate
+  limiter's :func:`~pipeline.llm.ratelimit.estimate_tokens`) and **completion tokens = the
+  request's ``max_tokens``**, an upper bound; cost is those tokens at the config's ``prices``, so an upper
   bound too (``unknown`` without a price).
 
 Validation re-asks are not included (stand-in answers pass the checks): a real run may add up to
@@ -19,7 +20,6 @@ Validation re-asks are not included (stand-in answers pass the checks): a real r
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -30,11 +30,10 @@ from pipeline.cost import add_costs, usage_cost
 from pipeline.events import EventLog
 from pipeline.llm.base import LLMRequest, LLMResponse, Provider
 from pipeline.llm.fake import template_responder
+from pipeline.llm.ratelimit import estimate_tokens
 from pipeline.models import Digest, Usage
 from pipeline.paper_job import process_paper
 from pipeline.runner import run_context, select_papers
-
-PROMPT_CHARS_PER_TOKEN = 4
 
 
 class EstimateRow(BaseModel):
@@ -44,7 +43,7 @@ class EstimateRow(BaseModel):
     model: str
     calls: int = Field(description="model calls the run would make (not in the cache)")
     cached: int = Field(description="calls the cache already holds (free)")
-    prompt_tokens: int = Field(description="estimated: rendered prompt characters / 4")
+    prompt_tokens: int = Field(description="estimated: ASCII characters / 4 + 1 per other character")
     completion_tokens: int = Field(description="upper bound: the requests' max_tokens")
     cost: float | None = Field(description="USD upper bound; null = unknown (no price)")
 
@@ -56,7 +55,8 @@ class Estimate(BaseModel):
     papers: int
     stages: list[EstimateRow]
     total: EstimateRow
-    method: str = ("prompt tokens = rendered prompt characters / 4; completion tokens = max_tokens of each "
+    method: str = ("prompt tokens = rendered prompt ASCII characters / 4 + 1 per other character (CJK...) "
+                   "+ 4 per chat message; completion tokens = max_tokens of each "
                    "request (upper bound); cost = those tokens at prices: (upper bound)")
     notes: list[str] = Field(default_factory=list)
 
@@ -75,9 +75,8 @@ class _StandIn(Provider):
         return self._real.describe_model(model) if self._real is not None else model
 
     def complete(self, request: LLMRequest) -> LLMResponse:
-        chars = len(request.prompt) + sum(len(m.content) for m in request.messages)
         return LLMResponse(text=template_responder(request), finish_reason="stop",
-                           prompt_tokens=math.ceil(chars / PROMPT_CHARS_PER_TOKEN),
+                           prompt_tokens=estimate_tokens(request) - request.max_tokens,
                            completion_tokens=request.max_tokens, model=request.model)
 
 

@@ -154,7 +154,7 @@ def test_dry_run_estimates_without_calling_a_model_or_writing(tmp_path: Path) ->
     assert not (tmp_path / "out").exists() and not (tmp_path / "cache").exists()
     total = estimate["total"]
     assert estimate["papers"] == 6 and total["cached"] == 0 and total["calls"] > 6
-    assert "max_tokens" in estimate["method"] and "/ 4" in estimate["method"]
+    assert "max_tokens" in estimate["method"] and "ASCII characters / 4" in estimate["method"]
     assert total["cost"] == pytest.approx((total["prompt_tokens"] * 0.15 + total["completion_tokens"] * 0.6) / 1e6)
 
     # The same run for real (template replies pass validation): same calls, prompt tokens within

@@ -8,6 +8,8 @@ deterministic English stand-in from the request's template variables: it keeps t
 numbers and Latin-script terms, so a fake run passes validation and exercises every stage.
 
 Settings: ``responder``, ``replies``, ``latency`` (seconds slept per call), ``concurrency``.
+Usage: prompt tokens as :func:`pipeline.llm.ratelimit.estimate_tokens` counts them, completion
+tokens = reply characters / 4.
 """
 
 from __future__ import annotations
@@ -95,8 +97,10 @@ class FakeProvider(Provider):
         reply = self._responder(request)
         if isinstance(reply, LLMResponse):
             return reply
-        prompt_chars = len(request.prompt) + sum(len(m.content) for m in request.messages)
-        return LLMResponse(text=reply, finish_reason="stop", prompt_tokens=max(1, prompt_chars // 4),
+        from pipeline.llm.ratelimit import estimate_tokens  # late: keeps provider import light
+
+        return LLMResponse(text=reply, finish_reason="stop",
+                           prompt_tokens=max(1, estimate_tokens(request) - request.max_tokens),
                            completion_tokens=max(1, len(reply) // 4), model=request.model)
 
 
