@@ -280,3 +280,25 @@ def test_a_variant_with_an_unknown_local_model_stops_the_eval_before_any_call(re
 def test_report_file_names_are_not_variant_names(config: Path, name: str) -> None:
     with pytest.raises(ConfigError, match="reserved"):
         _eval(config, "A", f"{name}=validation.max_repairs=0")
+
+
+def test_a_variant_that_skipped_papers_is_not_starred_for_spending_less(config: Path) -> None:
+    # first, so that its calls are not cache hits (a hit costs nothing against the budget)
+    result = _eval(config, "tight=budget.max_tokens=1;run.concurrency=1", "A", name="skips")
+    report = result.report
+    assert report.row("skipped").values["tight"] > 0 and report.row("skipped").values["A"] == 0
+    assert report.row("skipped").best == ["A"]  # tight is the baseline here
+    for key in ("calls", "prompt_tokens", "completion_tokens", "median_latency"):
+        assert report.row(key).best == [] and report.row(key).regressions == [], key
+    assert any(n.startswith("papers skipped (budget reached): 2 tight, 0 A;") for n in report.notes)
+
+
+def test_validate_finds_every_output_folder_of_an_eval(config: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    result = _eval(config, "A", "B", name="nested")
+    checked = CliRunner().invoke(app, ["validate", str(result.out_dir), "--json"])
+    assert checked.exit_code in (0, 1), checked.output
+    assert json.loads(checked.stdout)["papers"] == 2 * len(IDS)

@@ -181,21 +181,26 @@ def paper_seconds(events: EventLog, paper_ids: list[str]) -> dict[str, float | N
 def metric_defs(metrics: dict[str, VariantMetrics]) -> list[MetricDef]:
     """The rows, in display order; one ``failed check`` row per check any variant failed."""
     checks = sorted({c for m in metrics.values() for c in m.failures_per_check})
+    skipped = {m.status.get("skipped", 0) for m in metrics.values()}
+    # A variant that skipped papers (budget reached) spent less on fewer papers: effort is not compared.
+    effort: Better | None = "lower" if len(skipped) == 1 else None
     return [
         MetricDef("papers", "papers", None, lambda m: m.papers),
         MetricDef("ok", "ok", "higher", lambda m: m.status.get("ok", 0)),
         MetricDef("repaired", "repaired", "lower", lambda m: m.status.get("repaired", 0)),
         MetricDef("failed", "failed", "lower", lambda m: m.status.get("failed", 0)),
+        *([MetricDef("skipped", "skipped (budget reached)", "lower", lambda m: m.status.get("skipped", 0))]
+          if skipped != {0} else []),
         MetricDef("pass_rate", "pass rate (ok + repaired)", "higher", lambda m: m.pass_rate),
         *(MetricDef(f"check:{c}", f"failed check: {c}", "lower",
                     lambda m, c=c: m.failures_per_check.get(c, 0)) for c in checks),
-        MetricDef("calls", "model calls needed", "lower", lambda m: m.calls),
+        MetricDef("calls", "model calls needed", effort, lambda m: m.calls),
         MetricDef("executed", "  executed in this eval", None, lambda m: m.executed),
         MetricDef("cache_hits", "  served from cache", None, lambda m: m.cache_hits),
-        MetricDef("prompt_tokens", "prompt tokens", "lower", lambda m: m.prompt_tokens),
-        MetricDef("completion_tokens", "completion tokens", "lower", lambda m: m.completion_tokens),
-        MetricDef("cost", "cost", "lower", lambda m: m.cost),
-        MetricDef("median_latency", "median latency / paper", "lower", lambda m: m.median_latency,
+        MetricDef("prompt_tokens", "prompt tokens", effort, lambda m: m.prompt_tokens),
+        MetricDef("completion_tokens", "completion tokens", effort, lambda m: m.completion_tokens),
+        MetricDef("cost", "cost", effort, lambda m: m.cost),
+        MetricDef("median_latency", "median latency / paper", effort, lambda m: m.median_latency,
                   rel_tol=0.10, abs_tol=0.01),
         MetricDef("wall_seconds", "wall time of this eval", None, lambda m: m.wall_seconds),
         MetricDef("differing", "papers whose output differs", None, lambda m: len(m.differing_papers)),
@@ -283,6 +288,10 @@ def _row(definition: MetricDef, metrics: dict[str, VariantMetrics], baseline: st
 def _notes(runs: list[VariantRun]) -> list[str]:
     notes = ["tokens and latency count every call a variant needed at its original cost, cache hits included; "
              "'executed in this eval' and 'served from cache' show what this eval actually ran"]
+    skipped = {r.variant.name: r.result.summary.status_counts.get("skipped", 0) for r in runs}
+    if len(set(skipped.values())) > 1:
+        notes.append("papers skipped (budget reached): " + ", ".join(f"{n} {k}" for k, n in skipped.items())
+                     + "; calls, tokens, cost and latency cover different papers and are not compared")
     if all(r.result.summary.cost is None for r in runs):
         unpriced = sorted({m for r in runs for m in r.result.summary.unpriced_models})
         notes.append(f"cost: unknown (no price in prices: for {', '.join(unpriced)})" if unpriced

@@ -147,8 +147,8 @@ def find_outputs(path: Path) -> list[tuple[Path | None, list[Path]]]:
         return [(path, [])]
     if path.name == "papers" and _json_files(path):
         return [(path.parent, _json_files(path))]
-    found = [(sub, _json_files(sub / "papers")) for sub in sorted(path.iterdir())
-             if sub.is_dir() and (sub / "papers").is_dir()]
+    found = [(papers.parent, _json_files(papers)) for papers in sorted(path.rglob("papers"))
+             if papers.is_dir()]  # output folders at any depth (eval puts them at NAME/VARIANT/DIGEST)
     if not found:
         raise InputError(path, "not a digest-pipeline output: no papers/ folder in it or in its subfolders "
                                "(pass outputs/<digest>/, outputs/ or a papers/<id>.json file)")
