@@ -54,10 +54,16 @@ def print_run_summary(console: Console, result) -> None:
         console.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     if len(s.warnings) > MAX_WARNINGS_SHOWN:
         console.print(f"... and {len(s.warnings) - MAX_WARNINGS_SHOWN} more warnings in run.json")
-    provider_errors = [i.message for d in result.documents for i in d.validation.issues if i.check == "provider"]
+    provider_errors = [i.message for d in result.documents if d.validation.status == "failed"
+                       for i in d.validation.issues if i.check == "provider"]
     if provider_errors:
         console.print(f"error: {len(provider_errors)} paper(s) failed because the provider did not answer, "
                       f"e.g.: {provider_errors[0]}", markup=False, highlight=False, soft_wrap=True)
+    stopped = [d for d in result.documents if d.validation.status == "skipped"
+               and any(i.check == "provider" for i in d.validation.issues)]
+    if stopped:
+        console.print(f"error: {len(stopped)} paper(s) not started: {stopped[0].validation.issues[0].message}",
+                      markup=False, highlight=False, soft_wrap=True)
     if s.records_skipped:
         console.print(f"error: {s.digest}: {s.records_skipped} record(s) could not be read as a paper and are "
                       "not in the outputs (see the warnings above)", markup=False, highlight=False, soft_wrap=True)

@@ -13,6 +13,7 @@ reaches a limit no new paper starts: the rest are written with status ``skipped`
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -231,19 +232,58 @@ def chain_listener(first: Callable[[Event], None],
     return both
 
 
-def paper_document(paper: Paper, ctx: RunContext, accounting: Accounting) -> PaperDocument:
+OUTAGE_PAPERS = 5
+"""Papers in a row that failed because the provider did not answer, after which a run starts no
+new paper (the rest are ``skipped``): a dead server should not cost every paper its retries."""
+
+
+class ProviderHealth:
+    """Counts papers in a row that failed on the provider (thread-safe); see :data:`OUTAGE_PAPERS`."""
+
+    def __init__(self, limit: int = OUTAGE_PAPERS) -> None:
+        self.limit = limit
+        self._failed_in_a_row = 0
+        self._last_error = ""
+        self._lock = threading.Lock()
+
+    def record(self, error: str | None) -> None:
+        """A paper finished: ``error`` is its provider failure, or None when it got its answers."""
+        with self._lock:
+            self._failed_in_a_row = self._failed_in_a_row + 1 if error else 0
+            self._last_error = error or self._last_error
+
+    def outage(self) -> str | None:
+        """Why no new paper should start, or None."""
+        with self._lock:
+            if self._failed_in_a_row < self.limit:
+                return None
+            return f"the provider failed for the last {self._failed_in_a_row} papers in a row ({self._last_error})"
+
+
+def paper_document(paper: Paper, ctx: RunContext, accounting: Accounting,
+                   health: ProviderHealth | None = None) -> PaperDocument:
     """Run one paper's DAG (a provider failure that outlasted retries gives a failed document),
-    priced; or, once the budget is reached, a ``skipped`` document and no model call."""
+    priced; or, once the budget is reached or the provider is down (``health``), a ``skipped``
+    document and no model call."""
     events = ctx.caller.events
     reason = accounting.budget_reached()
     if reason is not None:
         return skipped_document(paper, ctx.run_id, reason)
+    outage = health.outage() if health is not None else None
+    if outage is not None:
+        return skipped_document(paper, ctx.run_id, outage, check="provider",
+                                advice="run again once it answers")
     try:
         document = process_paper(paper, ctx)
     except RetryExhaustedError as exc:  # transient trouble that outlasted retries: this paper fails
         document = _with_spend(failed_document(paper, ctx.run_id, "provider", str(exc)), ctx,
                                accounting.executed_for(paper.arxiv_id))
         events.emit(Event("paper_failed", "run", paper.arxiv_id, detail=str(exc)))
+        if health is not None:
+            health.record(str(exc))
+    else:
+        if health is not None:
+            health.record(None)
     return price_document(document, accounting.prices, accounting.cached_for(paper.arxiv_id))
 
 
@@ -251,8 +291,10 @@ def _run_papers(papers: list[Paper], ctx: RunContext, accounting: Accounting, ou
                 on_paper: Callable[[PaperDocument], None] | None) -> list[PaperDocument]:
     results: dict[str, PaperDocument] = {}
 
+    health = ProviderHealth()
+
     def job(paper: Paper) -> None:
-        document = paper_document(paper, ctx, accounting)
+        document = paper_document(paper, ctx, accounting, health)
         write_paper(out_dir, document)
         results[paper.arxiv_id] = document
         ctx.caller.events.emit(Event("paper_done", "run", paper.arxiv_id, detail=document.validation.status))
@@ -304,11 +346,12 @@ def failed_document(paper: Paper, run_id: str, check: str, message: str) -> Pape
         provenance=Provenance(pipeline_version=__version__, run_id=run_id))
 
 
-def skipped_document(paper: Paper, run_id: str, reason: str) -> PaperDocument:
-    """A document for a paper not processed because the budget was reached: status skipped."""
-    message = (f"not processed: {reason}; run again with a higher budget (work already done comes "
-               "from the cache)")
-    document = failed_document(paper, run_id, "budget", message)
+def skipped_document(paper: Paper, run_id: str, reason: str, *, check: str = "budget",
+                     advice: str = "run again with a higher budget") -> PaperDocument:
+    """A document for a paper not processed (the budget was reached, or the provider is down):
+    status skipped, one warning issue of ``check``."""
+    message = f"not processed: {reason}; {advice} (work already done comes from the cache)"
+    document = failed_document(paper, run_id, check, message)
     issue = document.validation.issues[0].model_copy(update={"severity": "warning"})
     return document.model_copy(update={"validation": Validation(status="skipped", issues=[issue])})
 
@@ -337,7 +380,8 @@ def _summary(digest: Digest, loaded: LoadedConfig, ctx: RunContext, documents: l
     """The run manifest: content counts over ``entries`` (what ``digest.json`` lists), budget and
     activity over ``documents`` (what this run processed)."""
     stages = [s for s in (ctx.translate, ctx.resummarize, ctx.generate) if s is not None]
-    skipped = [d for d in documents if d.validation.status == "skipped"]
+    skipped = [d for d in documents if d.validation.status == "skipped"
+               and any(i.check == "budget" for i in d.validation.issues)]
     content = content_fields(entries, loaded.config.prices)
     budget = loaded.config.budget
     priced = all(m in loaded.config.prices for m in accounting.stage_models.values())

@@ -228,3 +228,27 @@ def test_calls_of_a_paper_that_failed_on_the_provider_are_still_counted(tmp_path
     paper = _json(next((_out(tmp_path) / "papers").glob("*.json")))
     assert paper["provenance"]["usage"]["calls"] == 5 and paper["provenance"]["cost"] > 0
     PaperDocument.model_validate(paper)
+
+
+def _server_down(request: LLMRequest) -> str:
+    from pipeline.errors import ProviderError
+
+    raise ProviderError("fake", "connection refused", retryable=True)
+
+
+def test_a_dead_provider_stops_the_run_from_starting_more_papers(tmp_path: Path) -> None:
+    from pipeline.runner import OUTAGE_PAPERS
+
+    register_provider("fake-down", lambda settings: FakeProvider(responder=_server_down))
+    config = write_config(tmp_path, provider="fake-down")
+    result = _run(config, "--limit", "20", "--concurrency", "1", "--set", "retry.max_attempts=1")
+    assert result.exit_code == 1, result.output
+    run = _json(_out(tmp_path) / "run.json")
+    assert run["status_counts"]["failed"] == OUTAGE_PAPERS and run["status_counts"]["skipped"] == 20 - OUTAGE_PAPERS
+    assert run["budget"]["skipped"] == 0  # not a budget stop
+    digest = _json(_out(tmp_path) / "digest.json")
+    last = digest["papers"][19]["validation"]
+    assert last["status"] == "skipped" and last["issues"][0]["check"] == "provider"
+    assert f"failed for the last {OUTAGE_PAPERS} papers in a row (provider fake: connection refused" \
+        in last["issues"][0]["message"]
+    assert f"{20 - OUTAGE_PAPERS} paper(s) not started: not processed: the provider failed" in result.stderr
