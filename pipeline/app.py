@@ -86,6 +86,9 @@ def load_run_config(options: RunOptions, *, env: Mapping[str, str] | None = None
     env = os.environ if env is None else env
     overrides = options.overrides + flag_overrides(options)
     loaded = load_config(path, overrides, env=env, extra_variants=extra_variants)
+    if options.base_url and loaded.config.provider == "local":
+        raise ConfigError("--base-url", ["the local provider runs its models in this process and takes no URL; "
+                                         "add --provider openai to use an OpenAI-compatible server"])
     if options.base_url:
         overrides.append(f"providers.{loaded.config.provider}.settings.base_url={_literal(options.base_url)}")
         loaded = load_config(path, overrides, env=env, extra_variants=extra_variants)

@@ -90,3 +90,10 @@ def test_flag_values_are_taken_literally(repo: Path, tmp_path: Path, model: str)
     assert {config.stage(s).model for s in ("translate", "resummarize")} == {model}
     assert config.run.out_dir == str(tmp_path / "out #1") and config.cache.dir == str(tmp_path / "cache: x")
     assert config.providers["openai"].settings["base_url"] == "http://127.0.0.1:8000/v1 #x"
+
+
+def test_base_url_with_the_local_provider_says_which_provider_takes_it(repo: Path) -> None:
+    from pipeline.app import RunOptions, load_run_config
+
+    with pytest.raises(ConfigError, match="add --provider openai"):
+        load_run_config(RunOptions(config=repo / "config.yaml", base_url="http://127.0.0.1:8000/v1"), env={})
