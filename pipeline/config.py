@@ -305,22 +305,35 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None, *,
     source = str(path) if path else "config"
     raw = _read_yaml(Path(path)) if path else {}
     problems: list[str] = []
+    origins: dict[str, str] = {}  # dotted key -> the override layer that set it last
     for label, texts in [*env_overrides(env), ("--set", list(overrides or []))]:
         raw, found = apply_overrides(raw, texts, label)
         problems += found
+        for text in texts:
+            origins[text.partition("=")[0].strip()] = label
     base_dir = Path(path).resolve().parent if path else Path.cwd()
     loader = _PromptLoader(base_dir)
     config, found = _build(raw)
-    problems += found
+    plain = set(found)  # as a variant would report them, to not repeat them per variant
+    problems += [_with_origin(problem, origins) for problem in found]
     if config is None:
         raise ConfigError(source, problems)
     found, prompts = _check(config, loader)
     problems += found
     loaded = LoadedConfig(config=config, path=source, base_dir=base_dir, prompts=prompts)
-    problems += _load_variants(loaded, raw, loader, extra_variants or {}, known=set(problems))
+    problems += _load_variants(loaded, raw, loader, extra_variants or {}, known=set(problems) | plain)
     if problems:
         raise ConfigError(source, list(dict.fromkeys(problems)))
     return loaded
+
+
+def _with_origin(problem: str, origins: Mapping[str, str]) -> str:
+    """``problem`` ("key.path: message") naming the override layer that set that key, if one
+    did: an environment variable or ``--set``, rather than the file the message is filed under."""
+    key = problem.partition(":")[0].strip()
+    label = next((origins[k] for k in sorted(origins, key=len, reverse=True)
+                  if key == k or key.startswith(f"{k}.")), None)
+    return f"{problem} (set by {label})" if label else problem
 
 
 def _load_variants(loaded: LoadedConfig, raw: dict[str, Any], loader: "_PromptLoader",

@@ -97,3 +97,13 @@ def test_base_url_with_the_local_provider_says_which_provider_takes_it(repo: Pat
 
     with pytest.raises(ConfigError, match="add --provider openai"):
         load_run_config(RunOptions(config=repo / "config.yaml", base_url="http://127.0.0.1:8000/v1"), env={})
+
+
+def test_a_bad_value_names_the_environment_variable_or_set_that_gave_it(repo: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(repo / "config.yaml", env={"DIGEST_PIPELINE_SET": "run.concurrency=0"})
+    assert raised.value.problems == ["run.concurrency: Input should be greater than or equal to 1 "
+                                     "(set by DIGEST_PIPELINE_SET)"]
+    with pytest.raises(ConfigError) as raised:
+        load_config(repo / "config.yaml", ["run.timeout=-1"])
+    assert raised.value.problems[0].endswith("(set by --set)")
