@@ -4,7 +4,12 @@
 documents and the :class:`RunSummary` written to ``run.json``); the CLI only prints it.
 A provider error that is not transient (bad key, unknown model) stops the run at once
 (:class:`pipeline.errors.ProviderError`, exit 2); transient errors that outlast the retries
-fail only that paper, which is still written with status ``failed``.
+fail only that paper, which is still written with status ``failed``; after
+:data:`OUTAGE_PAPERS` such papers in a row no new paper starts (the rest are ``skipped``).
+Ctrl-C starts no new paper either; those in progress finish and are written.
+
+``digest.json`` and ``digest.en.md`` list every paper of the digest, also after a ``--limit`` /
+``--ids`` run (:func:`digest_entries`); ``run.json`` counts the processed ones.
 
 Every document is priced (:mod:`pipeline.cost`): tokens spent and served from the cache per stage,
 at the config's ``prices``. With ``budget.max_cost`` / ``budget.max_tokens``, once the run's spend
