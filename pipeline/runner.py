@@ -143,12 +143,14 @@ def run_digest(digest: Digest, loaded: LoadedConfig, provider: Provider, cache: 
     papers = select_papers(digest, ids, limit)
     ctx, accounting = run_context(loaded, provider, cache, events, retry=retry, force_stages=force_stages)
     out_dir = output_dir(out_root, digest.path)
+    health = ProviderHealth()
     listener = events.listener
-    events.listener = chain_listener(accounting.on_event, listener)
+    events.listener = chain_listener(accounting.on_event, chain_listener(health.on_event, listener))
     try:
         events.emit(Event("run_started", "run", "", detail=str(len(papers))))
         documents = _run_papers(papers, ctx, accounting, out_dir,
-                                 max(concurrency or provider.max_concurrency, provider.min_workers), on_paper)
+                                 max(concurrency or provider.max_concurrency, provider.min_workers), on_paper,
+                                 health)
     finally:
         events.listener = listener
     unreadable: list[str] = []
@@ -197,15 +199,15 @@ def digest_entries(digest: Digest, documents: list[PaperDocument], out_dir: Path
 def _earlier_document(out_dir: Path, paper: Paper) -> tuple[PaperDocument | None, str | None]:
     """The paper's document from an earlier run in ``out_dir`` (None when there is none, or it
     is another paper's), or why its file cannot be used."""
+    from pipeline.validate.command import load_document  # late: validate imports the run's models
+
     path = paper_path(out_dir, paper.arxiv_id)
     if not path.is_file():
         return None, None
     try:
-        document = PaperDocument.model_validate_json(path.read_bytes())
-    except OSError as exc:
-        return None, f"cannot read it: {exc.strerror or exc}"
-    except ValueError as exc:
-        return None, f"not a valid paper document: {str(exc).splitlines()[0]}"
+        document = load_document(path)[1]
+    except InputError as exc:  # "not valid JSON: ... (line 1, column 2)", "not a valid paper document: ..."
+        return None, exc.message
     if (document.arxiv_id, document.title) != (paper.arxiv_id, paper.title):
         return None, None  # from another digest with the same name: not this paper's
     return document, None
@@ -243,13 +245,22 @@ new paper (the rest are ``skipped``): a dead server should not cost every paper 
 
 
 class ProviderHealth:
-    """Counts papers in a row that failed on the provider (thread-safe); see :data:`OUTAGE_PAPERS`."""
+    """Counts papers that failed on the provider since its last answer (thread-safe); see
+    :data:`OUTAGE_PAPERS`. Any answered call (an ``executed`` event, :meth:`on_event`) resets
+    the count, so a flaky provider that still answers some papers never stops the run, however
+    the failures and successes interleave across workers."""
 
     def __init__(self, limit: int = OUTAGE_PAPERS) -> None:
         self.limit = limit
         self._failed_in_a_row = 0
         self._last_error = ""
         self._lock = threading.Lock()
+
+    def on_event(self, event: Event) -> None:
+        """Event listener: an answered call resets the count."""
+        if event.kind == "executed":
+            with self._lock:
+                self._failed_in_a_row = 0
 
     def record(self, error: str | None) -> None:
         """A paper finished: ``error`` is its provider failure, or None when it got its answers."""
@@ -293,10 +304,8 @@ def paper_document(paper: Paper, ctx: RunContext, accounting: Accounting,
 
 
 def _run_papers(papers: list[Paper], ctx: RunContext, accounting: Accounting, out_dir: Path, workers: int,
-                on_paper: Callable[[PaperDocument], None] | None) -> list[PaperDocument]:
+                on_paper: Callable[[PaperDocument], None] | None, health: ProviderHealth) -> list[PaperDocument]:
     results: dict[str, PaperDocument] = {}
-
-    health = ProviderHealth()
 
     def job(paper: Paper) -> None:
         document = paper_document(paper, ctx, accounting, health)

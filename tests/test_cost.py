@@ -252,3 +252,31 @@ def test_a_dead_provider_stops_the_run_from_starting_more_papers(tmp_path: Path)
     assert f"failed for the last {OUTAGE_PAPERS} papers in a row (provider fake: connection refused" \
         in last["issues"][0]["message"]
     assert f"{20 - OUTAGE_PAPERS} paper(s) not started: not processed: the provider failed" in result.stderr
+
+
+_ALTERNATE: dict[str, bool] = {}
+
+
+def _every_other_paper_down(request: LLMRequest) -> str:
+    from pipeline.errors import ProviderError
+    from pipeline.llm.fake import template_responder
+
+    paper = request.tags.get("paper", "")
+    failing = _ALTERNATE.setdefault(paper, len(_ALTERNATE) % 2 == 1)
+    if failing:
+        raise ProviderError("fake", "HTTP 503", status_code=503, retryable=True)
+    return template_responder(request)
+
+
+def test_a_flaky_provider_that_still_answers_does_not_stop_the_run(tmp_path: Path) -> None:
+    # Failing papers fail on their first call, answered ones take six: at 16 workers the failures
+    # finish in clusters. Answered calls in between keep the run going.
+    _ALTERNATE.clear()
+    register_provider("fake-flaky", lambda settings: FakeProvider(responder=_every_other_paper_down, **settings))
+    config = write_config(tmp_path, provider="fake-flaky")
+    result = _run(config, "--limit", "40", "--concurrency", "16", "--set", "retry.max_attempts=1",
+                  "--set", "providers.fake-flaky.settings.latency=0.01")
+    assert result.exit_code == 1, result.output
+    run = _json(_out(tmp_path) / "run.json")
+    assert run["status_counts"].get("skipped", 0) == 0
+    assert run["status_counts"]["failed"] == 20 and run["status_counts"]["ok"] == 20

@@ -152,7 +152,7 @@ def test_an_unreadable_earlier_paper_file_is_named_and_the_run_exits_1(repo: Pat
     (out / "papers" / "2601.16272.json").write_text("{bad", encoding="utf-8")
     again = _run(repo, tmp_path, "--ids", "2601.16302")
     assert again.exit_code == 1, again.output
-    assert "2601.16272.json: not a valid paper document" in again.stderr
+    assert "2601.16272.json: not valid JSON" in again.stderr
     entry = json.loads((out / "digest.json").read_text(encoding="utf-8"))["papers"][0]
     assert entry["validation"]["status"] == "skipped"
     assert "unreadable" in entry["validation"]["issues"][0]["message"]

@@ -484,3 +484,13 @@ def test_repetition_fires_on_a_looping_model(text: str, unit: str) -> None:
 ])
 def test_repetition_quiet_on_ordinary_text(text: str) -> None:
     assert by_check(check_translation("result", text, None), "repetition") == []
+
+
+@pytest.mark.parametrize("text", [
+    "The kernel size is (1, 1, 1, 1) for all layers, as reported in [1], [1], [1], [1].",
+    "The learning rates were 0.5, 0.5, 0.5 and the dilation rates 1, 2, 1, 2, 1, 2 in the blocks.",
+    "Stage weights are set to 1:1:1:1 and the wildcard address 0.0.0.0 is used.",
+    "They train on R-R-R-R, a four-block stack; it refers to H, H-H, H-p.",
+])
+def test_repetition_quiet_on_number_tuples_and_single_letters(text: str) -> None:
+    assert by_check(check_translation("result", text, None), "repetition") == []

@@ -34,8 +34,9 @@ check                  fires when                                             se
                        summary longer than 3 sentences                        warning
 ``placeholder``        failure/refusal/preamble/label/template text, or the   error
                        source itself is a failure placeholder
-``repetition``         a word repeated 4+ times in a row ("as-as-as-as",      error
-                       "1.1.1.1") or a 2-6 word phrase 3+ times: a looping model
+``repetition``         a word repeated 4+ times in a row ("as-as-as-as") or a  error
+                       2-6 word phrase 3+ times (8+ for numbers and single
+                       characters: "(1, 1, 1, 1)" is fine): a looping model
 ``latex_balance``      unbalanced $, \\( \\), \\[ \\], braces or \\left/\\right    error
                        in math; command without backslash or eaten by JSON
                        braces unbalanced outside math; source command missing warning
@@ -213,23 +214,30 @@ def check_placeholder(field: str, text: str, source: str | None = None) -> list[
 _WORD = re.compile(r"\w+")
 REPEATED_WORD_RUN = 4
 """A word this many times in a row is a loop (``the the the the``); a phrase, one fewer."""
+REPEATED_SHORT_RUN = 8
+"""Repeats needed when every word of the unit is a number or a single character: ``(1, 1, 1,
+1)``, ``0.0.0.0``, ``1:1:1:1`` or ``H-H`` are ordinary text; ``1. 1. 1. 1. 1. 1. 1. 1.`` is not."""
 
 
 def _repeated_run(text: str) -> tuple[str, int] | None:
     """The first run of one word repeated :data:`REPEATED_WORD_RUN`+ times in a row, or of a
-    2-6 word phrase repeated one time fewer (words compared case-blind, separators ignored),
-    as (the word or phrase, times); None when there is none.
+    2-6 word phrase repeated one time fewer (words compared case-blind, separators ignored;
+    units of numbers and single characters need :data:`REPEATED_SHORT_RUN`), as (the word or
+    phrase, times); None when there is none.
 
     A unit of ``size`` words repeated ``k`` times is ``(k - 1) * size`` positions in a row where a
     word equals the one ``size`` further on; those equalities are looked for as a run of "1"s."""
     words = _WORD.findall(text.lower())
     for size in range(1, 7):
-        needed = REPEATED_WORD_RUN if size == 1 else REPEATED_WORD_RUN - 1
         same = "".join("1" if a == b else "0" for a, b in zip(words, words[size:]))
-        start = same.find("1" * ((needed - 1) * size))
-        if start >= 0:
+        start = same.find("1" * ((REPEATED_WORD_RUN - (size > 1) - 1) * size))
+        while start >= 0:
             run = len(same[start:]) - len(same[start:].lstrip("1"))
-            return " ".join(words[start:start + size]), run // size + 1
+            unit, times = words[start:start + size], run // size + 1
+            short = all(w.isdigit() or len(w) == 1 for w in unit)
+            if not short or times >= REPEATED_SHORT_RUN:
+                return " ".join(unit), times
+            start = same.find("1" * ((REPEATED_WORD_RUN - (size > 1) - 1) * size), start + run)
     return None
 
 
