@@ -143,14 +143,13 @@ def run_digest(digest: Digest, loaded: LoadedConfig, provider: Provider, cache: 
     papers = select_papers(digest, ids, limit)
     ctx, accounting = run_context(loaded, provider, cache, events, retry=retry, force_stages=force_stages)
     out_dir = output_dir(out_root, digest.path)
-    health = ProviderHealth()
+    workers = max(concurrency or provider.max_concurrency, provider.min_workers)
+    health = ProviderHealth(max(OUTAGE_PAPERS, workers))  # more than one wave of in-flight papers
     listener = events.listener
     events.listener = chain_listener(accounting.on_event, chain_listener(health.on_event, listener))
     try:
         events.emit(Event("run_started", "run", "", detail=str(len(papers))))
-        documents = _run_papers(papers, ctx, accounting, out_dir,
-                                 max(concurrency or provider.max_concurrency, provider.min_workers), on_paper,
-                                 health)
+        documents = _run_papers(papers, ctx, accounting, out_dir, workers, on_paper, health)
     finally:
         events.listener = listener
     unreadable: list[str] = []
@@ -241,7 +240,9 @@ def chain_listener(first: Callable[[Event], None],
 
 OUTAGE_PAPERS = 5
 """Papers in a row that failed because the provider did not answer, after which a run starts no
-new paper (the rest are ``skipped``): a dead server should not cost every paper its retries."""
+new paper (the rest are ``skipped``): a dead server should not cost every paper its retries.
+A run with more workers waits for one failed paper per worker (papers in flight at the start of
+a bad minute can all fail before any answer arrives)."""
 
 
 class ProviderHealth:
