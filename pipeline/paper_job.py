@@ -52,15 +52,25 @@ class RunContext:
     run_id: str
     generate: StageSettings | None = None  # None: missing/failed source fields stay None
 
+    @property
+    def stages(self) -> list[StageSettings]:
+        """The model stages this run has configured (translate, resummarize, generate)."""
+        return [s for s in (self.translate, self.resummarize, self.generate) if s is not None]
+
+    def provenance(self, settings: StageSettings) -> StageProvenance:
+        """A stage's provenance before any call: provider, model, prompt name and hash."""
+        return StageProvenance(provider=self.caller.provider.name, model=settings.model,
+                               prompt=settings.prompt.name, prompt_hash=settings.prompt.content_hash)
+
 
 def process_paper(paper: Paper, ctx: RunContext) -> PaperDocument:
     """Run the whole DAG for ``paper``. Raises ProviderError when the provider cannot answer."""
     source = detect_fields(paper)
-    t_prov = _stage_provenance(ctx, ctx.translate)
-    g_prov = _stage_provenance(ctx, ctx.generate) if ctx.generate is not None else StageProvenance()
+    t_prov = ctx.provenance(ctx.translate)
+    g_prov = ctx.provenance(ctx.generate) if ctx.generate is not None else StageProvenance()
     first: list[ValidationIssue] = []  # issues of every field's first answer, before any re-ask
     translation, issues, attempts = _translate_all(paper, source, ctx, t_prov, g_prov, first)
-    s_prov = _stage_provenance(ctx, ctx.resummarize)
+    s_prov = ctx.provenance(ctx.resummarize)
     summary, summary_issues, summary_attempts = _summarize(paper, translation, ctx, s_prov, first)
     issues += summary_issues
     attempts["summary.tldr"] = summary_attempts
@@ -79,11 +89,6 @@ def process_paper(paper: Paper, ctx: RunContext) -> PaperDocument:
         provenance=Provenance(pipeline_version=__version__, run_id=ctx.run_id, stages=stages, usage=usage))
     # The final block comes from the same function ``digest-pipeline validate`` uses.
     return document.model_copy(update={"validation": revalidate(document)})
-
-
-def _stage_provenance(ctx: RunContext, settings: StageSettings) -> StageProvenance:
-    return StageProvenance(provider=ctx.caller.provider.name, model=settings.model,
-                           prompt=settings.prompt.name, prompt_hash=settings.prompt.content_hash)
 
 
 def _translate_all(paper: Paper, source: dict[str, SourceField], ctx: RunContext, prov: StageProvenance,

@@ -44,7 +44,6 @@ from pipeline.models import (
     PaperDocument,
     ParseWarning,
     Provenance,
-    StageProvenance,
     Summary,
     Translation,
     Usage,
@@ -185,10 +184,8 @@ def digest_entries(digest: Digest, documents: list[PaperDocument], out_dir: Path
         if document is None:
             why = (f"its file from an earlier run is unreadable ({problem})" if problem
                    else f"not selected by this run ({selection})")
-            document = failed_document(paper, run_id, NOT_SELECTED,
-                                       f"not processed: {why}; run with --ids {paper.arxiv_id} to process it")
-            issue = document.validation.issues[0].model_copy(update={"severity": "warning"})
-            document = document.model_copy(update={"validation": Validation(status="skipped", issues=[issue])})
+            document = _not_processed(paper, run_id, NOT_SELECTED,
+                                      f"not processed: {why}; run with --ids {paper.arxiv_id} to process it")
             if problem and problems is not None:
                 problems.append(f"{paper_path(out_dir, paper.arxiv_id)}: {problem}; listed as not processed")
         entries.append(document)
@@ -222,7 +219,7 @@ def run_context(loaded: LoadedConfig, provider: Provider, cache: CacheStore, eve
     ctx = RunContext(caller, StageSettings.resolve(loaded, "translate"),
                      StageSettings.resolve(loaded, "resummarize"), config.validation.max_repairs,
                      uuid.uuid4().hex[:12], generate=StageSettings.resolve(loaded, "generate"))
-    models = {s.name: s.model for s in (ctx.translate, ctx.resummarize, ctx.generate) if s is not None}
+    models = {s.name: s.model for s in ctx.stages}
     return ctx, Accounting(config.prices, models, config.budget)
 
 
@@ -337,10 +334,8 @@ def _with_spend(document: PaperDocument, ctx: RunContext, spent: dict[str, Usage
     that tokens and cost count every call made."""
     if not spent:
         return document
-    settings = {s.name: s for s in (ctx.translate, ctx.resummarize, ctx.generate) if s is not None}
-    stages = {name: StageProvenance(provider=ctx.caller.provider.name, model=settings[name].model,
-                                    prompt=settings[name].prompt.name, prompt_hash=settings[name].prompt.content_hash,
-                                    usage=usage)
+    settings = {s.name: s for s in ctx.stages}
+    stages = {name: ctx.provenance(settings[name]).model_copy(update={"usage": usage})
               for name, usage in spent.items() if name in settings}
     total = Usage()
     for usage in spent.values():
@@ -365,7 +360,12 @@ def skipped_document(paper: Paper, run_id: str, reason: str, *, check: str = "bu
                      advice: str = "run again with a higher budget") -> PaperDocument:
     """A document for a paper not processed (the budget was reached, or the provider is down):
     status skipped, one warning issue of ``check``."""
-    message = f"not processed: {reason}; {advice} (work already done comes from the cache)"
+    return _not_processed(paper, run_id, check,
+                          f"not processed: {reason}; {advice} (work already done comes from the cache)")
+
+
+def _not_processed(paper: Paper, run_id: str, check: str, message: str) -> PaperDocument:
+    """A ``skipped`` document for a paper no model worked on: one warning issue of ``check``."""
     document = failed_document(paper, run_id, check, message)
     issue = document.validation.issues[0].model_copy(update={"severity": "warning"})
     return document.model_copy(update={"validation": Validation(status="skipped", issues=[issue])})
@@ -394,7 +394,7 @@ def _summary(digest: Digest, loaded: LoadedConfig, ctx: RunContext, documents: l
              accounting: Accounting) -> RunSummary:
     """The run manifest: content counts over ``entries`` (what ``digest.json`` lists), budget and
     activity over ``documents`` (what this run processed)."""
-    stages = [s for s in (ctx.translate, ctx.resummarize, ctx.generate) if s is not None]
+    stages = ctx.stages
     skipped = [d for d in documents if d.validation.status == "skipped"
                and any(i.check == "budget" for i in d.validation.issues)]
     content = content_fields(entries, loaded.config.prices)
