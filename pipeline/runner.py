@@ -55,13 +55,7 @@ from pipeline.paper_job import RunContext, process_paper
 from pipeline.stages.caller import ModelCaller
 from pipeline.stages.detect import detect_fields
 from pipeline.stages.settings import StageSettings
-from pipeline.validate.document import (
-    NOT_SELECTED,
-    failures_per_check,
-    first_attempt_failures,
-    not_selected,
-    status_counts,
-)
+from pipeline.validate.document import NOT_SELECTED, not_selected, summary_counts
 
 
 class RunSummary(BaseModel):
@@ -375,14 +369,11 @@ def content_fields(documents: list[PaperDocument], prices: Prices) -> dict[str, 
     """The run-summary fields computed from the documents alone (what ``rerun`` recomputes):
     paper and status counts, failures per check, tokens and cost spent and saved, per stage.
     Entries for papers no run selected are not counted, only numbered (``not_selected``)."""
-    left_out = sum(not_selected(d.validation) for d in documents)
+    counts = summary_counts([d.validation for d in documents])
     documents = [d for d in documents if not not_selected(d.validation)]
-    validations = [d.validation for d in documents]
     totals = usage_totals(documents, prices)
     return dict(
-        papers=len(documents), not_selected=left_out, status_counts=status_counts(validations),
-        failures_per_check=failures_per_check(validations),
-        failures_per_check_first_attempt=first_attempt_failures(validations),
+        papers=len(documents), **counts,
         prompt_tokens=totals.usage.prompt_tokens, completion_tokens=totals.usage.completion_tokens,
         cost=totals.cost, tokens_saved_by_cache=totals.tokens_saved_by_cache,
         cost_saved_by_cache=totals.cost_saved_by_cache, usage_per_stage=totals.usage_per_stage,

@@ -29,10 +29,9 @@ from pipeline.output.files import write_json_atomic
 from pipeline.validate.document import (
     STATUSES,
     failures_per_check,
-    first_attempt_failures,
-    not_selected,
     revalidate,
     status_counts,
+    summary_counts,
 )
 
 AGGREGATES = ("digest.json", "run.json")
@@ -196,14 +195,6 @@ def _check_paper(path: Path) -> PaperResult:
 
 # --------------------------------------------------------------------------- aggregates
 
-def _run_counts(validations: list[Validation]) -> dict[str, Any]:
-    """Summary counts over the papers processed (entries no run selected are only numbered)."""
-    left_out = sum(map(not_selected, validations))
-    validations = [v for v in validations if not not_selected(v)]
-    return {"status_counts": status_counts(validations), "failures_per_check": failures_per_check(validations),
-            "failures_per_check_first_attempt": first_attempt_failures(validations), "not_selected": left_out}
-
-
 def _update_aggregates(out: OutputFolder) -> None:
     """Recompute ``digest.json`` / ``run.json`` of ``out.folder`` in memory (written later).
 
@@ -242,7 +233,7 @@ def _update_aggregates(out: OutputFolder) -> None:
         for f in _json_files(out.folder / "papers"):
             same = [p for p in out.papers if p.path.resolve() == f.resolve()]
             validations.append(same[0].after if same else load_document(f)[1].validation)
-    counts = _run_counts(validations)
+    counts = summary_counts(validations)
     if "digest.json" in updated and isinstance(updated["digest.json"].get("run"), dict):
         updated["digest.json"]["run"] = {**updated["digest.json"]["run"], **counts}
     if "run.json" in updated:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 from pipeline.models import SUMMARY_FIELDS, PaperDocument, Validation, ValidationIssue
 from pipeline.validate.checks import (
@@ -154,6 +155,16 @@ def failures_per_check(validations: Iterable[Validation], severity: str = "error
     """Issues of ``severity`` per check over all papers, sorted by check name."""
     counts = Counter(i.check for v in validations for i in v.issues if i.severity == severity)
     return dict(sorted(counts.items()))
+
+
+def summary_counts(validations: list[Validation]) -> dict[str, Any]:
+    """The run-summary counts of ``validations``: ``status_counts``, ``failures_per_check`` and
+    ``failures_per_check_first_attempt`` over the papers processed, and ``not_selected``: how
+    many entries no run selected (listed in ``digest.json``, not counted)."""
+    counted = [v for v in validations if not not_selected(v)]
+    return {"status_counts": status_counts(counted), "failures_per_check": failures_per_check(counted),
+            "failures_per_check_first_attempt": first_attempt_failures(counted),
+            "not_selected": len(validations) - len(counted)}
 
 
 def first_attempt_failures(validations: Iterable[Validation]) -> dict[str, int]:
