@@ -35,6 +35,7 @@ CONCURRENCY_HELP = ("openai: requests in flight at once (the runner keeps 3 pape
 ConcurrencyOpt = Annotated[Optional[int], typer.Option("--concurrency", min=1, help=CONCURRENCY_HELP)]
 TimeoutOpt = Annotated[Optional[float], typer.Option("--timeout", min=0.001, help="seconds per model request (openai; the local provider ignores it)")]
 CacheDirOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="stage cache folder [default: .cache/digest-pipeline]")]
+VariantOpt = Annotated[Optional[str], typer.Option("--variant", help="apply a variant from the config's variants: section")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="keep the cache in memory only for this run")]
 
 
@@ -55,17 +56,17 @@ def run(
     digest: Annotated[Path, typer.Argument(help="the digest: Markdown (.md) or JSONL data file")],
     config: ConfigOpt = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="output root; files go to OUT/<digest-stem>/ [default: outputs]")] = None,
-    cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="stage cache folder [default: .cache/digest-pipeline]")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="keep the cache in memory only for this run")] = False,
+    cache_dir: CacheDirOpt = None,
+    no_cache: NoCacheOpt = False,
     limit: Annotated[Optional[int], typer.Option("--limit", min=0, help="process only the first N papers")] = None,
     ids: Annotated[Optional[list[str]], typer.Option("--ids", help="process only these arXiv ids (comma-separated; repeatable)")] = None,
-    provider: Annotated[Optional[str], typer.Option("--provider", help="local | openai | fake")] = None,
-    base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", help="model for every stage (overrides config)")] = None,
+    provider: ProviderOpt = None,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
     concurrency: ConcurrencyOpt = None,
     timeout: TimeoutOpt = None,
     overrides: SetOpt = None,
-    variant: Annotated[Optional[str], typer.Option("--variant", help="apply a variant from the config's variants: section")] = None,
+    variant: VariantOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the run summary as JSON instead of a table")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="estimate calls, tokens and cost; call no model, write nothing")] = False,
     debug: DebugOpt = False,
@@ -132,7 +133,7 @@ def rerun(
     concurrency: ConcurrencyOpt = None,
     timeout: TimeoutOpt = None,
     overrides: SetOpt = None,
-    variant: Annotated[Optional[str], typer.Option("--variant", help="apply a variant from the config's variants: section")] = None,
+    variant: VariantOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the paper document and run summary as JSON")] = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -250,7 +251,6 @@ def eval_command(
     reported, not errors), 2 on bad config or input.
     """
     from pipeline.app import RunOptions
-    from pipeline.errors import ConfigError
     from pipeline.eval import EvalOptions, execute_eval
     from pipeline.eval.render import print_eval
 

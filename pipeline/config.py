@@ -178,10 +178,11 @@ class Config(_Strict):
         """Settings of the selected provider, with ``run.timeout`` / ``run.concurrency`` applied
         (not to ``local``: its model answers one call at a time and a call cannot be cut short)."""
         settings = dict(self.providers.get(self.provider, ProviderSection()).settings)
-        if self.run.timeout is not None and self.provider != "local":  # a local call cannot be cut short
-            settings["timeout"] = self.run.timeout
-        if self.run.concurrency is not None and self.provider != "local":
-            settings["concurrency"] = self.run.concurrency
+        if self.provider != "local":
+            if self.run.timeout is not None:
+                settings["timeout"] = self.run.timeout
+            if self.run.concurrency is not None:
+                settings["concurrency"] = self.run.concurrency
         return settings
 
     def digest(self) -> str:
