@@ -36,6 +36,15 @@ def _paper_files(papers: Path) -> list[Path]:
     return sorted(papers.glob("*.json")) if papers.is_dir() else []
 
 
+def _wait_for_papers(process: subprocess.Popen, papers: Path, count: int) -> None:
+    """Wait (up to 60 s) until the running ``process`` has written ``count`` paper files."""
+    deadline = time.monotonic() + 60
+    while len(_paper_files(papers)) < count:
+        assert process.poll() is None, f"the run ended before {count} papers: {process.stderr.read()!r}"
+        assert time.monotonic() < deadline, f"fewer than {count} papers written within 60 s"
+        time.sleep(0.02)
+
+
 def test_kill_9_mid_run_then_resume_from_the_cache(tmp_path: Path) -> None:
     config = write_config(tmp_path)
     out = tmp_path / "out" / "seed-digest"
@@ -44,11 +53,7 @@ def test_kill_9_mid_run_then_resume_from_the_cache(tmp_path: Path) -> None:
     process = subprocess.Popen(_command(config, "--set", "providers.fake.settings.latency=0.05"), cwd=REPO,
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
-        while len(_paper_files(papers)) < 6:
-            assert process.poll() is None, f"the run ended before it could be killed: {process.stderr.read()!r}"
-            assert time.monotonic() < deadline, "no paper written within 60 s"
-            time.sleep(0.02)
+        _wait_for_papers(process, papers, 6)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
     finally:
@@ -106,11 +111,7 @@ def test_ctrl_c_stops_starting_papers_then_the_next_run_resumes(tmp_path: Path) 
     process = subprocess.Popen(_command(config, "--set", "providers.fake.settings.latency=0.2"), cwd=REPO,
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while len(_paper_files(papers)) < 2:
-            assert process.poll() is None, f"the run ended early: {process.stderr.read()!r}"
-            assert time.monotonic() < deadline, "no paper written within 60 s"
-            time.sleep(0.02)
+        _wait_for_papers(process, papers, 2)
         interrupted = time.monotonic()
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
