@@ -17,7 +17,7 @@ import types
 from pathlib import Path
 
 import pytest
-from support.requirements import require_module
+from support.requirements import missing, require_module
 
 require_module("llama_cpp")
 
@@ -187,7 +187,7 @@ def provider() -> LocalProvider:
         try:
             p.model_path(name)
         except ModelNotAvailableError as exc:
-            pytest.skip(str(exc))
+            missing(str(exc))
     return p
 
 

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from support.requirements import missing
 
 from pipeline.errors import InputError
 from pipeline.parse import parse_digest
@@ -59,6 +60,6 @@ def test_unreadable_file(monkeypatch):
 def test_model_reply_files_are_not_digests(name):
     path = SHARED / "synthetic" / name
     if not path.exists():
-        pytest.skip("shared data not available")
+        missing(f"shared data not available: {path}")
     with pytest.raises(InputError, match="not a digest"):
         parse_digest(path)

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from support.requirements import missing
 
 from pipeline.models import SUMMARY_FIELDS
 from pipeline.parse import parse_digest
@@ -218,7 +219,7 @@ def test_duplicate_across_sections_and_versions():
 ])
 def test_empty_day_is_a_valid_empty_digest(path):
     if not path.exists():
-        pytest.skip("shared data not available")
+        missing("shared data not available")
     digest = parse_digest(path)
     assert digest.papers == []
     assert any("empty" in m for m in _messages(digest))

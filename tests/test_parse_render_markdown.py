@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from support.requirements import missing
 
 from pipeline.models import Digest, Paper
 from pipeline.output.markdown import render_markdown
@@ -40,7 +41,7 @@ def _reparse(tmp_path: Path, text: str) -> Digest:
 ])
 def test_render_then_parse_keeps_every_template_field(tmp_path, path):
     if not path.exists():
-        pytest.skip("shared data not available")
+        missing("shared data not available")
     original = parse_digest(path)
     again = {p.arxiv_id: p for p in _reparse(tmp_path, render_markdown(original)).papers}
     assert again.keys() == {p.arxiv_id for p in original.papers}

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from support.requirements import missing
 
 from pipeline.cache import MemoryCacheStore
 from pipeline.events import EventLog
@@ -44,7 +45,7 @@ FENCED_17 = {
 def synthetic(name: str) -> str:
     path = SYNTHETIC / name
     if not path.is_file():
-        pytest.skip(f"shared data not found at {path}")
+        missing(f"shared data not found at {path}")
     return path.read_text(encoding="utf-8")
 
 

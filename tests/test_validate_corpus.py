@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 import pytest
+from support.requirements import missing
 
 from pipeline.validate import check_summary, check_translation
 from pipeline.validate.checks import (
@@ -60,7 +61,7 @@ def _good_cases() -> list:
 
 def test_synthetic_copy_is_current() -> None:
     if not SHARED_SYNTHETIC.is_file():
-        pytest.skip("shared data folder not present")
+        missing("shared data folder not present")
     assert json.loads(SHARED_SYNTHETIC.read_text(encoding="utf-8")) == _synthetic()
 
 
