@@ -230,20 +230,22 @@ def _repeated_run(text: str) -> tuple[str, int] | None:
     words = _WORD.findall(text.lower())
     for size in range(1, 7):
         same = "".join("1" if a == b else "0" for a, b in zip(words, words[size:]))
-        start = same.find("1" * ((REPEATED_WORD_RUN - (size > 1) - 1) * size))
+        loop = "1" * ((REPEATED_WORD_RUN - (size > 1) - 1) * size)
+        start = same.find(loop)
         while start >= 0:
             run = len(same[start:]) - len(same[start:].lstrip("1"))
             unit, times = words[start:start + size], run // size + 1
             short = all(w.isdigit() or len(w) == 1 for w in unit)
             if not short or times >= REPEATED_SHORT_RUN:
                 return " ".join(unit), times
-            start = same.find("1" * ((REPEATED_WORD_RUN - (size > 1) - 1) * size), start + run)
+            start = same.find(loop, start + run)
     return None
 
 
 def check_repetition(field: str, text: str) -> list[ValidationIssue]:
     """``repetition`` (error): the text loops: a word repeated :data:`REPEATED_WORD_RUN`+ times
-    in a row (``similarity-as-as-as-as``, ``1.1.1.1``) or a 2-6 word phrase 3+ times."""
+    in a row (``similarity-as-as-as-as``) or a 2-6 word phrase 3+ times; a unit of numbers or
+    single characters :data:`REPEATED_SHORT_RUN`+ times (``1. 1. 1. 1. 1. 1. 1. 1.``)."""
     found = _repeated_run(text)
     if found is None:
         return []
