@@ -2,7 +2,8 @@
 
 Kept apart from :mod:`pipeline.cli` so tests and other tools can drive a run with plain data.
 Order matters for "nothing half-written": the config, every prompt and the digest are checked
-before the provider is built or any model is called.
+before the provider is built or any model is called; every command then runs inside one
+:func:`pipeline.session.open_session` (provider, model checks, cache, close).
 """
 
 from __future__ import annotations
@@ -13,16 +14,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.cache import CacheStore, DiskCacheStore, MemoryCacheStore
-from pipeline.config import BASE_VARIANT, MODEL_STAGES, LoadedConfig, load_config
+from pipeline.config import BASE_VARIANT, LoadedConfig, load_config
 from pipeline.errors import ConfigError, ModelNotAvailableError, ProviderError
 from pipeline.estimate import Estimate, estimate_run
 from pipeline.events import Event, EventLog
-from pipeline.llm import create_provider
+from pipeline.llm import provider_spec
 from pipeline.llm.base import Provider
 from pipeline.parse import parse_digest
 from pipeline.rerun import RerunResult, prepare_rerun, rerun_paper
 from pipeline.runner import RunResult, run_digest
+from pipeline.session import open_session
+from pipeline.stages.registry import stage_names
 
 
 @dataclass
@@ -57,7 +59,7 @@ def flag_overrides(options: RunOptions) -> list[str]:
     if options.provider:
         sets.append(f"provider={_literal(options.provider)}")
     if options.model:
-        sets += [f"stages.{stage}.model={_literal(options.model)}" for stage in MODEL_STAGES]
+        sets += [f"stages.{stage}.model={_literal(options.model)}" for stage in stage_names()]
     if options.concurrency is not None:
         sets.append(f"run.concurrency={options.concurrency}")
     if options.timeout is not None:
@@ -86,9 +88,10 @@ def load_run_config(options: RunOptions, *, env: Mapping[str, str] | None = None
     env = os.environ if env is None else env
     overrides = options.overrides + flag_overrides(options)
     loaded = load_config(path, overrides, env=env, extra_variants=extra_variants)
-    if options.base_url and loaded.config.provider == "local":
-        raise ConfigError("--base-url", ["the local provider runs its models in this process and takes no URL; "
-                                         "add --provider openai to use an OpenAI-compatible server"])
+    if options.base_url and not provider_spec(loaded.config.provider).capabilities.base_url:
+        raise ConfigError("--base-url", [f"the {loaded.config.provider} provider takes no URL (it runs its models "
+                                         "in this process); add --provider openai to use an OpenAI-compatible "
+                                         "server"])
     if options.base_url:
         overrides.append(f"providers.{loaded.config.provider}.settings.base_url={_literal(options.base_url)}")
         loaded = load_config(path, overrides, env=env, extra_variants=extra_variants)
@@ -101,43 +104,16 @@ def load_run_config(options: RunOptions, *, env: Mapping[str, str] | None = None
     return loaded
 
 
-def open_cache(loaded: LoadedConfig, no_cache: bool) -> CacheStore:
-    """The configured cache store (memory-only with ``--no-cache`` or ``cache.enabled: false``)."""
-    if no_cache or not loaded.config.cache.enabled:
-        return MemoryCacheStore()
-    return DiskCacheStore(loaded.resolve(loaded.config.cache.dir))
-
-
-def check_models(provider: Provider, loaded: LoadedConfig) -> None:
-    """Ask ``provider`` about every model the config's stages use, before any call, so that an
-    unknown local model stops the run at once rather than after the stages before it ran.
-    Raises ModelNotAvailableError (a remote model is only known to its server: not checked)."""
-    for stage in MODEL_STAGES:
-        model = loaded.config.stage(stage).model
-        if model:
-            provider.describe_model(model)
-
-
 def execute_run(digest_path: Path, options: RunOptions,
                 listener: Callable[[Event], None] | None = None) -> RunResult:
-    """Check config and digest, build provider and cache, run. Raises PipelineError subclasses."""
+    """Check config and digest, then run inside a session. Raises PipelineError subclasses."""
     loaded = load_run_config(options)
     digest = parse_digest(digest_path)
-    provider = create_provider(loaded.config.provider, loaded.config.provider_settings())
-    try:
-        check_models(provider, loaded)
-    except BaseException:
-        provider.close()
-        raise
-    cache = open_cache(loaded, options.no_cache)
-    events = EventLog(listener=listener)
-    try:
-        return run_digest(digest, loaded, provider, cache, out_root=loaded.resolve(loaded.config.run.out_dir),
+    with open_session(loaded, no_cache=options.no_cache) as session:
+        provider = session.provider()
+        return run_digest(digest, loaded, provider, session.cache, out_root=loaded.resolve(loaded.config.run.out_dir),
                           ids=options.ids, limit=options.limit, concurrency=loaded.config.run.concurrency,
-                          events=events)
-    finally:
-        cache.close()
-        provider.close()
+                          events=EventLog(listener=listener))
 
 
 def execute_rerun(arxiv_id: str, digest_path: Path, options: RunOptions, from_stage: str | None = None,
@@ -151,36 +127,27 @@ def execute_rerun(arxiv_id: str, digest_path: Path, options: RunOptions, from_st
     events = EventLog(listener=listener)
     if not plan.needs_model:
         return rerun_paper(plan, None, None, events)
-    provider = create_provider(loaded.config.provider, loaded.config.provider_settings())
-    cache = open_cache(loaded, options.no_cache)
-    try:
-        return rerun_paper(plan, provider, cache, events)
-    finally:
-        cache.close()
-        provider.close()
+    with open_session(loaded, no_cache=options.no_cache) as session:
+        provider = session.provider()
+        return rerun_paper(plan, provider, session.cache, events)
 
 
 def execute_estimate(digest_path: Path, options: RunOptions) -> Estimate:
-    """``run --dry-run``: check config and digest, then estimate calls, tokens and cost without
-    calling a model or writing anything (:mod:`pipeline.estimate`). The configured provider is
-    built only for its model identities (the cache keys); if it cannot be (no API key, model not
-    installed) the cache is not consulted and a note says why."""
+    """``run --dry-run``: check config and digest, then estimate calls, tokens and cost through plan
+    mode without calling a model or writing anything (:mod:`pipeline.estimate`). The configured
+    provider is built only for its model identities (the cache keys); if it cannot be (no API
+    key, model not installed) the cache is not consulted and a note says why; a missing cache
+    folder is not created."""
     loaded = load_run_config(options)
     digest = parse_digest(digest_path)
     notes: list[str] = []
-    try:
-        provider = create_provider(loaded.config.provider, loaded.config.provider_settings())
-    except (ProviderError, ModelNotAvailableError) as exc:  # no key, model not installed; a bad setting raises
-        provider = None
-        notes.append(f"cache not consulted (every call counted as needed): {exc}")
-    cache_dir = loaded.resolve(loaded.config.cache.dir)
-    use_cache = provider is not None and not options.no_cache and loaded.config.cache.enabled and cache_dir.is_dir()
-    cache = open_cache(loaded, False) if use_cache else None  # a missing cache is not created
-    try:
-        return estimate_run(digest, loaded, provider=provider, cache=cache, ids=options.ids, limit=options.limit,
-                            notes=notes)
-    finally:
-        if cache is not None:
-            cache.close()
-        if provider is not None:
-            provider.close()
+    with open_session(loaded, no_cache=options.no_cache) as session:
+        try:
+            provider: Provider | None = session.provider()
+        except (ProviderError, ModelNotAvailableError) as exc:  # no key, model not installed; a bad setting raises
+            provider = None
+            notes.append(f"cache not consulted (every call counted as needed): {exc}")
+        cache_dir = loaded.resolve(loaded.config.cache.dir)
+        use_cache = provider is not None and not options.no_cache and loaded.config.cache.enabled and cache_dir.is_dir()
+        return estimate_run(digest, loaded, provider=provider, cache=session.cache if use_cache else None,
+                            ids=options.ids, limit=options.limit, notes=notes)

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from pipeline.errors import ConfigError
 from pipeline.llm.base import LLMRequest
+from pipeline.models import Usage
 
 
 class CacheStore(Protocol):
@@ -116,3 +117,13 @@ def cache_key(*, stage: str, stage_version: str, prompt_hash: str, provider: str
         },
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def put_reply(cache: CacheStore, key: str, text: str, *, finish_reason: str = "stop", usage: Usage | None = None,
+              seconds: float | None = None) -> None:
+    """Store a raw model reply under ``key`` in the one shape every reader expects: ``text`` as
+    received, ``finish_reason``, ``usage`` (prompt/completion tokens and calls, for the savings
+    a later cache hit reports) and ``seconds`` (wall time of the call; None when unknown, e.g. an
+    answer from a batch engine)."""
+    cache.set(key, {"text": text, "finish_reason": finish_reason, "usage": (usage or Usage()).model_dump(),
+                    "seconds": seconds})

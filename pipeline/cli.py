@@ -18,6 +18,7 @@ from rich.console import Console
 
 from pipeline import __version__
 from pipeline.errors import PipelineError
+from pipeline.stages.registry import stage_names
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Turn daily-arXiv-ai-enhanced digests (Chinese LLM summaries) into validated English JSON.")
@@ -120,8 +121,8 @@ def rerun(
     arxiv_id: Annotated[str, typer.Argument(help="the paper's arXiv id, e.g. 2601.16302")],
     digest: Annotated[Path, typer.Option("--digest", help="the digest the paper is in (Markdown or JSONL)")],
     from_stage: Annotated[Optional[str], typer.Option(
-        "--from-stage", help="force this stage and the later ones past the cache: translate | generate | "
-                             "resummarize; validate = re-check the written paper, no model call "
+        "--from-stage", help=f"force this stage and the later ones past the cache: {' | '.join(stage_names())}; "
+                             "validate = re-check the written paper, no model call "
                              "[default: force nothing, use the cache wherever it applies]")] = None,
     config: ConfigOpt = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="output root of the previous run; files are in OUT/<digest-stem>/ [default: outputs]")] = None,

@@ -1,17 +1,14 @@
 """``digest-pipeline run --dry-run``: how many model calls, tokens and dollars a run would take.
 
-No model is called and nothing is written. The selected papers go through the real stage code
-(:func:`pipeline.paper_job.process_paper`) with a stand-in provider and a read-only view of the
-stage cache:
-
-- a call the cache already holds counts as ``cached`` (free), exactly as the run would see it
-  (the stand-in keeps the real provider's name and model identity, so the cache keys match);
-- any other call is answered by the stand-in (:func:`pipeline.llm.fake.template_responder`, an
-  English text of plausible length that passes validation) and counted with **prompt tokens =
-  ASCII characters / 4 + one per other character (CJK...) + 4 per chat message** (the rate
-  limiter's :func:`~pipeline.llm.ratelimit.estimate_tokens`) and **completion tokens = the
-  request's ``max_tokens``**, an upper bound; cost is those tokens at the config's ``prices``, so an upper
-  bound too (``unknown`` without a price).
+No model is called and nothing is written: the selected papers are planned
+(:mod:`pipeline.plan`), through the real stage code, against the real stage cache (read only).
+A call the cache already holds counts as ``cached`` (free), exactly as the run would see it (the
+configured provider is built for its name and model identities, so the cache keys match); every
+other call, sendable now or depending on an answer not known yet, is counted with **prompt tokens
+= ASCII characters / 4 + one per other character (CJK...) + 4 per chat message** (the rate
+limiter's :func:`~pipeline.llm.ratelimit.estimate_tokens`) and **completion tokens = the request's
+``max_tokens``**, an upper bound; cost is those tokens at the config's ``prices``, so an upper
+bound too (``unknown`` without a price).
 
 Validation re-asks are not included (stand-in answers pass the checks): a real run may add up to
 ``validation.max_repairs`` calls per field that fails. Calls that depend on an earlier answer
@@ -20,7 +17,6 @@ Validation re-asks are not included (stand-in answers pass the checks): a real r
 
 from __future__ import annotations
 
-from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -28,11 +24,9 @@ from pipeline.cache import CacheStore, MemoryCacheStore
 from pipeline.config import LoadedConfig
 from pipeline.cost import add_costs, usage_cost
 from pipeline.events import EventLog
-from pipeline.llm.base import LLMRequest, LLMResponse, Provider
-from pipeline.llm.fake import template_responder
-from pipeline.llm.ratelimit import estimate_tokens
+from pipeline.llm.base import Provider
 from pipeline.models import Digest, Usage
-from pipeline.paper_job import process_paper
+from pipeline.plan import IdentityProvider, Planner, plan_papers
 from pipeline.runner import run_context, select_papers
 
 
@@ -61,64 +55,26 @@ class Estimate(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
-class _StandIn(Provider):
-    """Answers every request with a plausible English stand-in and estimated usage; keeps the real
-    provider's ``name`` and model identity (cache keys) when one is given."""
-
-    max_concurrency = 1
-
-    def __init__(self, real: Provider | None, name: str) -> None:
-        self._real = real
-        self.name = real.name if real is not None else name
-
-    def describe_model(self, model: str) -> str:
-        return self._real.describe_model(model) if self._real is not None else model
-
-    def complete(self, request: LLMRequest) -> LLMResponse:
-        return LLMResponse(text=template_responder(request), finish_reason="stop",
-                           prompt_tokens=estimate_tokens(request) - request.max_tokens,
-                           completion_tokens=request.max_tokens, model=request.model)
-
-
-class _ReadOnlyCache:
-    """Reads through to the real cache; what the dry run "stores" stays in memory."""
-
-    def __init__(self, real: CacheStore | None) -> None:
-        self._real = real
-        self._local = MemoryCacheStore()
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        found = self._local.get(key)
-        if found is None and self._real is not None:
-            found = self._real.get(key)
-        return found
-
-    def set(self, key: str, value: dict[str, Any]) -> None:
-        self._local.set(key, value)
-
-    def close(self) -> None:
-        pass
-
-
 def estimate_run(digest: Digest, loaded: LoadedConfig, *, provider: Provider | None, cache: CacheStore | None,
                  ids: list[str] | None = None, limit: int | None = None,
                  notes: list[str] | None = None) -> Estimate:
     """Estimate the run of ``digest`` (see the module docstring). ``provider`` is the configured
     provider, used only for its name and model identities (None: cache keys may not match, and
-    the cache is not consulted); ``cache`` the real stage cache, only read."""
+    the cache is not consulted); ``cache`` the real stage cache, only read (plan mode writes
+    nothing)."""
     notes = list(notes or [])
     papers = select_papers(digest, ids, limit)
     events = EventLog()
-    stand_in = _StandIn(provider, loaded.config.provider)
-    ctx, accounting = run_context(loaded, stand_in, _ReadOnlyCache(cache if provider is not None else None), events)
-    for paper in papers:
-        process_paper(paper, ctx)
+    identity = provider if provider is not None else IdentityProvider(loaded.config.provider)
+    readable = cache if cache is not None and provider is not None else MemoryCacheStore()
+    ctx, accounting = run_context(loaded, identity, readable, events, planner=Planner())
+    plan_papers(papers, ctx)
     prices = loaded.config.prices
     rows = []
     for stage, model in accounting.stage_models.items():
         spent = Usage()
         for event in events.events:
-            if event.kind == "executed" and event.stage == stage:
+            if event.kind == "planned" and event.stage == stage:
                 prompt, completion = event.tokens or (0, 0)
                 spent = spent.add(Usage(prompt_tokens=prompt, completion_tokens=completion, calls=1))
         cached = events.count("cache_hit", stage)

@@ -4,7 +4,8 @@ Tests assert on them, e.g. "the re-run executed only ``resummarize``": every mod
 ``executed`` or a ``cache_hit``; ``retried`` marks a transient provider error about to be retried;
 ``reasked`` an unusable reply (empty, broken JSON, cut at max_tokens) about to be asked again;
 ``repaired`` a field that passed validation after a re-ask; ``paper_done`` a finished paper;
-``run_started`` carries the number of selected papers in ``detail``.
+``run_started`` carries the number of selected papers in ``detail``; ``planned`` is a request plan
+mode recorded instead of sending it (:mod:`pipeline.plan`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 EventKind = Literal["run_started", "executed", "cache_hit", "retried", "reasked", "repaired", "paper_done",
-                   "paper_failed"]
+                   "paper_failed", "planned"]
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.1"  # 1.1: status skipped; cost, cached_usage in provenance
+SCHEMA_VERSION = "1.2"  # 1.1: status skipped; cost, cached_usage in provenance. 1.2: typed origins, skip_reason
 
 #: The five LLM-written summary fields of a digest paper, in digest order.
 SUMMARY_FIELDS: tuple[str, ...] = ("tldr", "motivation", "method", "result", "conclusion")
+
+#: The English title of each summary field, as digests and prompts write it.
+FIELD_TITLES: dict[str, str] = {"tldr": "TL;DR", "motivation": "Motivation", "method": "Method",
+                                "result": "Result", "conclusion": "Conclusion"}
 
 #: Digest label (as written in the Markdown, case-insensitive) -> canonical field name.
 FIELD_LABELS: dict[str, str] = {
@@ -27,6 +31,15 @@ FIELD_LABELS: dict[str, str] = {
 }
 
 SourceStatus = Literal["ok", "missing", "source_failed"]
+PaperStatus = Literal["ok", "repaired", "failed", "skipped"]
+SkipReason = Literal["budget", "provider", "not_selected"]
+"""Why a paper was ``skipped``: the run's budget was reached, the provider was down, or a
+``--limit`` / ``--ids`` run did not select it (and no run has processed it)."""
+FieldOrigin = Literal["translated", "copied", "generated", "fallback", "unusable"]
+"""Where an English text came from: ``translated`` from the digest's field; ``copied`` (the field
+was already English); ``generated`` from the abstract (a field the digest lacked, or the
+re-summary); ``fallback`` (the abstract's first sentence, every model answer having failed); or
+``unusable`` (no model reply could be read: the text is empty)."""
 
 
 class _Strict(BaseModel):
@@ -128,7 +141,8 @@ class Validation(_Strict):
     except ``attempts`` and ``first_attempt_failures``, which only a run knows.
     """
 
-    status: Literal["ok", "repaired", "failed", "skipped"]
+    status: PaperStatus
+    skip_reason: SkipReason | None = None
     issues: list[ValidationIssue] = Field(default_factory=list)
     attempts: dict[str, int] = Field(default_factory=dict)
     first_attempt_failures: dict[str, int] = Field(default_factory=dict)
@@ -169,12 +183,14 @@ class StageProvenance(_Strict):
 
 
 class Provenance(_Strict):
-    """Where a document came from; ``usage``/``cached_usage``/``cost`` sum the model stages
-    (``cost`` null when any model stage's is unknown), ``cost_saved_by_cache`` prices
-    ``cached_usage`` the same way."""
+    """Where a document came from; ``origins`` maps each English text's path
+    (``translation.tldr``, ``summary.tldr``) to its :data:`FieldOrigin`; ``usage``/``cached_usage``/
+    ``cost`` sum the model stages (``cost`` null when any model stage's is unknown),
+    ``cost_saved_by_cache`` prices ``cached_usage`` the same way."""
 
     pipeline_version: str
     run_id: str
+    origins: dict[str, FieldOrigin] = Field(default_factory=dict)
     stages: dict[str, StageProvenance] = Field(default_factory=dict)
     usage: Usage = Field(default_factory=Usage)
     cached_usage: Usage = Field(default_factory=Usage)

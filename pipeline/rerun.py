@@ -1,18 +1,19 @@
 """``digest-pipeline rerun ARXIV_ID --digest DIGEST [--from-stage STAGE]``: redo one paper in place.
 
-The paper runs through the same code as in a full run (:func:`pipeline.runner.paper_document`),
-with the model stages from ``STAGE`` on forced past the cache (:attr:`ModelCaller.force_stages`;
-stage order ``translate`` -> ``generate`` -> ``resummarize``; their fresh replies replace the cached
-ones). Without ``--from-stage`` nothing is forced: every call the cache still holds is a hit, so
-only what changed (a prompt, a model) is called again. ``--from-stage validate`` re-checks the
-written document with no model call (as ``digest-pipeline validate`` does for one file).
+A rerun is :func:`pipeline.runner.run_digest` for that one paper, with the model stages from
+``STAGE`` on forced past the cache (:func:`forced_stages`; the order is the stage declaration's,
+:mod:`pipeline.stages.registry`; their fresh replies replace the cached ones), plus the in-place
+aggregate update of :func:`rerun_update`. Without ``--from-stage`` nothing is forced: every call
+the cache still holds is a hit, so only what changed (a prompt, a model) is called again.
+``--from-stage validate`` re-checks the written document with no model call (as
+``digest-pipeline validate`` does for one file).
 
 Then, each write atomic, in this order: ``papers/<id>.json``; ``digest.json`` with that paper's
 entry replaced where it was (or inserted at its input position when the previous run had not
 selected it) and its run summary recomputed; ``digest.en.md``; ``run.json`` last. No other file
 is touched, so the other papers' files stay byte for byte as they were.
 
-The recomputed summary (:func:`pipeline.runner.content_fields`) derives statuses, failures per
+The recomputed summary (:func:`pipeline.summary.content_fields`) derives statuses, failures per
 check, tokens and cost (spent and saved by the cache) from the documents, so it describes the
 outputs as they now are; the activity counters (``model_calls``, ``cache_hits``, ``retries``) add
 the rerun's, and ``reruns`` records each rerun (who, when, from which stage, what it cost).
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -41,25 +43,33 @@ from pipeline.errors import ConfigError, InputError
 from pipeline.events import Event, EventLog
 from pipeline.llm.base import Provider
 from pipeline.models import Digest, Paper, PaperDocument, Validation
-from pipeline.output.files import write_json_atomic, write_text_atomic
-from pipeline.output.writer import output_dir, paper_path, render_english
-from pipeline.runner import chain_listener, content_fields, paper_document, run_context, select_papers
+from pipeline.output.files import write_text_atomic
+from pipeline.output.writer import output_dir, paper_path, write_aggregates
+from pipeline.runner import run_digest, select_papers
+from pipeline.stages.registry import stage_names, stages_from
+from pipeline.summary import content_fields
 from pipeline.validate.command import load_document
 from pipeline.validate.document import revalidate
 
-#: Model stages in DAG order; forcing one forces the ones after it.
-MODEL_STAGE_ORDER: tuple[str, ...] = ("translate", "generate", "resummarize")
-#: What ``--from-stage`` accepts: a model stage, or ``validate`` (re-check, no model call).
-FROM_STAGES: tuple[str, ...] = (*MODEL_STAGE_ORDER, "validate")
+VALIDATE_ONLY = "validate"
+"""``--from-stage validate``: re-check the written paper, no model call."""
+
+
+def from_stage_choices() -> tuple[str, ...]:
+    """What ``--from-stage`` accepts: a declared model stage, or ``validate``."""
+    return (*stage_names(), VALIDATE_ONLY)
 
 
 def forced_stages(from_stage: str | None) -> frozenset[str]:
-    """The stages whose cached replies a rerun from ``from_stage`` ignores."""
-    if from_stage is None or from_stage == "validate":
+    """The stages whose cached replies a rerun from ``from_stage`` ignores: that stage and every
+    stage declared after it. ConfigError for an unknown stage."""
+    if from_stage is None or from_stage == VALIDATE_ONLY:
         return frozenset()
-    if from_stage not in MODEL_STAGE_ORDER:
-        raise ConfigError("--from-stage", [f"unknown stage {from_stage!r} (one of: {', '.join(FROM_STAGES)})"])
-    return frozenset(MODEL_STAGE_ORDER[MODEL_STAGE_ORDER.index(from_stage):])
+    try:
+        return frozenset(stages_from(from_stage))
+    except KeyError:
+        raise ConfigError("--from-stage", [f"unknown stage {from_stage!r} (one of: "
+                                           f"{', '.join(from_stage_choices())})"]) from None
 
 
 @dataclass
@@ -78,7 +88,11 @@ class RerunPlan:
 
     @property
     def needs_model(self) -> bool:
-        return self.from_stage != "validate"
+        return self.from_stage != VALIDATE_ONLY
+
+    @property
+    def out_root(self) -> Path:
+        return self.out_dir.parent
 
 
 @dataclass
@@ -124,7 +138,7 @@ def prepare_rerun(digest: Digest, loaded: LoadedConfig, arxiv_id: str, out_root:
     file = paper_path(out_dir, paper.arxiv_id)
     before = load_document(file)[1] if file.is_file() else next(
         (d for d in documents if d.arxiv_id == paper.arxiv_id), None)
-    if from_stage == "validate" and (before is None or before.validation.status == "skipped"):
+    if from_stage == VALIDATE_ONLY and (before is None or before.validation.status == "skipped"):
         raise InputError(file, "--from-stage validate re-checks the written document, and there is none for "
                                "this paper (never processed); rerun it without --from-stage instead")
     return RerunPlan(digest, loaded, paper, from_stage, out_dir, digest_json, run_json, documents, before)
@@ -138,39 +152,38 @@ def rerun_paper(plan: RerunPlan, provider: Provider | None, cache: CacheStore | 
     ProviderError (nothing written) when the provider cannot answer at all.
     """
     events = events or EventLog()
-    started, clock = datetime.now(timezone.utc), time.perf_counter()
+    started = datetime.now(timezone.utc)
     if plan.needs_model:
         assert provider is not None and cache is not None
-        ctx, accounting = run_context(plan.loaded, provider, cache, events,
-                                      force_stages=forced_stages(plan.from_stage))
-        listener = events.listener
-        events.listener = chain_listener(accounting.on_event, listener)
-        try:
-            events.emit(Event("run_started", "run", "", detail="1"))
-            document = paper_document(plan.paper, ctx, accounting)
-            events.emit(Event("paper_done", "run", plan.paper.arxiv_id, detail=document.validation.status))
-        finally:
-            events.listener = listener
-        run_id = ctx.run_id
+        run = run_digest(plan.digest, plan.loaded, provider, cache, out_root=plan.out_root,
+                         ids=[plan.paper.arxiv_id], events=events, force_stages=forced_stages(plan.from_stage),
+                         update=lambda finished: rerun_update(plan, finished.documents[0], events, started,
+                                                              finished.wall, finished.ctx.run_id))
+        document, summary = run.documents[0], run.summary_json
     else:
         assert plan.before is not None
+        clock = time.perf_counter()
         document = plan.before.model_copy(update={"validation": revalidate(plan.before)})
-        run_id = None
-    return _write(plan, document, events, started, time.perf_counter() - clock, run_id)
+        path = paper_path(plan.out_dir, document.arxiv_id)
+        _written(path, lambda: write_text_atomic(path, document.model_dump_json(indent=2) + "\n"))
+        entries, summary = rerun_update(plan, document, events, started, time.perf_counter() - clock, None)
+        _written(plan.out_dir, lambda: write_aggregates(plan.out_dir, plan.digest, entries, summary))
+    return RerunResult(document, plan.before.validation if plan.before is not None else None, summary,
+                       plan.out_dir, paper_path(plan.out_dir, document.arxiv_id), plan.from_stage or "cache",
+                       events.count("executed"), events.count("cache_hit"), events)
 
 
-def _write(plan: RerunPlan, document: PaperDocument, events: EventLog, started: datetime, seconds: float,
-           run_id: str | None) -> RerunResult:
-    entries = list(plan.digest_json["papers"])
+def rerun_update(plan: RerunPlan, document: PaperDocument, events: EventLog, started: datetime, seconds: float,
+                 run_id: str | None) -> tuple[list[PaperDocument], dict[str, Any]]:
+    """The rerun's aggregates: the previous run's entries with ``document`` replaced where it was
+    (or inserted at its input position), and the previous ``run.json`` with its content counts
+    recomputed, the activity counters increased and this rerun recorded (module docstring)."""
     documents = list(plan.documents)
     position = next((i for i, d in enumerate(documents) if d.arxiv_id == document.arxiv_id), None)
-    entry = document.model_dump(mode="json")
     if position is None:
-        position = _input_position(plan.digest, documents, document.arxiv_id)
-        entries.insert(position, entry)
-        documents.insert(position, document)
+        documents.insert(_input_position(plan.digest, documents, document.arxiv_id), document)
     else:
-        entries[position], documents[position] = entry, document
+        documents[position] = document
     executed, hits, retried = events.count("executed"), events.count("cache_hit"), events.count("retried")
     record = {"arxiv_id": document.arxiv_id, "run_id": run_id, "at": started.isoformat(timespec="seconds"),
               "from_stage": plan.from_stage, "config_hash": plan.loaded.config.digest(),
@@ -184,16 +197,15 @@ def _write(plan: RerunPlan, document: PaperDocument, events: EventLog, started: 
                "model_calls": _int(old, "model_calls") + executed, "cache_hits": _int(old, "cache_hits") + hits,
                "retries": _int(old, "retries") + retried,
                "reruns": [*(old.get("reruns") or []), record]}
-    path = paper_path(plan.out_dir, document.arxiv_id)
+    return documents, summary
+
+
+def _written(where: Path, write: Callable[[], None]) -> None:
+    """Run ``write``; an OSError becomes an InputError naming the file."""
     try:
-        write_text_atomic(path, document.model_dump_json(indent=2) + "\n")
-        write_json_atomic(plan.out_dir / "digest.json", {**plan.digest_json, "run": summary, "papers": entries})
-        write_text_atomic(plan.out_dir / "digest.en.md", render_english(plan.digest, documents))
-        write_json_atomic(plan.out_dir / "run.json", summary)
+        write()
     except OSError as exc:
-        raise InputError(getattr(exc, "filename", None) or plan.out_dir, f"cannot write: {exc.strerror or exc}") from exc
-    return RerunResult(document, plan.before.validation if plan.before is not None else None, summary,
-                       plan.out_dir, path, plan.from_stage or "cache", executed, hits, events)
+        raise InputError(getattr(exc, "filename", None) or where, f"cannot write: {exc.strerror or exc}") from exc
 
 
 def _input_position(digest: Digest, documents: list[PaperDocument], arxiv_id: str) -> int:
@@ -220,5 +232,5 @@ def _read_object(path: Path) -> dict[str, Any]:
     return data
 
 
-__all__ = ["FROM_STAGES", "MODEL_STAGE_ORDER", "RerunPlan", "RerunResult", "forced_stages", "prepare_rerun",
-           "rerun_paper"]
+__all__ = ["VALIDATE_ONLY", "RerunPlan", "RerunResult", "forced_stages", "from_stage_choices", "prepare_rerun",
+           "rerun_paper", "rerun_update"]

@@ -1,15 +1,18 @@
-"""Run a whole digest: select papers, run each paper's DAG in a thread pool, write the outputs.
+"""Run a digest: select papers, run each paper's DAG in a thread pool, write the outputs.
 
-:func:`run_digest` is what ``digest-pipeline run`` calls. It returns a :class:`RunResult` (the
-documents and the :class:`RunSummary` written to ``run.json``); the CLI only prints it.
+:func:`run_digest` is the one run path: ``digest-pipeline run`` calls it for the selected papers,
+``rerun`` for one paper with forced stages, ``eval`` for each variant. It returns a
+:class:`RunResult` (the documents and the summary written to ``run.json``); the CLI only prints
+it. What the day's aggregates say (``digest.json``, ``digest.en.md``, ``run.json``) is decided by
+an :data:`AggregateUpdate`: :func:`whole_day` for a run (every paper of the digest listed,
+:func:`pipeline.documents.digest_entries`), :func:`processed_only` for an eval, and the rerun's
+in-place update (:mod:`pipeline.rerun`).
+
 A provider error that is not transient (bad key, unknown model) stops the run at once
 (:class:`pipeline.errors.ProviderError`, exit 2); transient errors that outlast the retries
 fail only that paper, which is still written with status ``failed``; after
 :data:`OUTAGE_PAPERS` such papers in a row no new paper starts (the rest are ``skipped``).
 Ctrl-C starts no new paper either; those in progress finish and are written.
-
-``digest.json`` and ``digest.en.md`` list every paper of the digest, also after a ``--limit`` /
-``--ids`` run (:func:`digest_entries`); ``run.json`` counts the processed ones.
 
 Every document is priced (:mod:`pipeline.cost`): tokens spent and served from the cache per stage,
 at the config's ``prices``. With ``budget.max_cost`` / ``budget.max_tokens``, once the run's spend
@@ -28,83 +31,83 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-from pipeline import __version__
 from pipeline.cache import CacheStore
 from pipeline.config import LoadedConfig
-from pipeline.cost import Accounting, BudgetState, Prices, StageUsage, price_document, usage_totals
+from pipeline.cost import Accounting, price_document
+from pipeline.documents import digest_entries, failed_document, skipped_document
 from pipeline.errors import InputError, RetryExhaustedError
 from pipeline.events import Event, EventLog
 from pipeline.llm.base import Provider
 from pipeline.llm.retry import RetryPolicy
-from pipeline.models import (
-    Digest,
-    Paper,
-    PaperDocument,
-    ParseWarning,
-    Provenance,
-    Summary,
-    Translation,
-    Usage,
-    Validation,
-    ValidationIssue,
-)
-from pipeline.output.writer import output_dir, paper_path, write_aggregates, write_paper
-from pipeline.paper_job import RunContext, process_paper
+from pipeline.models import Digest, Paper, PaperDocument, Usage
+from pipeline.output.writer import output_dir, write_aggregates, write_paper
+from pipeline.paper_job import process_paper
+from pipeline.plan import Planner
+from pipeline.stages.base import StageSettings
 from pipeline.stages.caller import ModelCaller
-from pipeline.stages.detect import detect_fields
-from pipeline.stages.settings import StageSettings
-from pipeline.validate.document import NOT_SELECTED, not_selected, summary_counts
-
-
-class RunSummary(BaseModel):
-    """The run manifest (``run.json``). Token counts are as reported by the provider."""
-
-    run_id: str
-    pipeline_version: str = __version__
-    digest: str
-    started_at: str
-    config_hash: str
-    provider: str
-    models: dict[str, str]
-    prompts: dict[str, str]
-    papers: int
-    papers_in_digest: int
-    status_counts: dict[str, int]
-    failures_per_check: dict[str, int] = Field(description="error issues per check after repair")
-    failures_per_check_first_attempt: dict[str, int] = Field(
-        default_factory=dict, description="error issues per check on every field's first answer, before any re-ask")
-    model_calls: int = Field(description="calls executed by this run (rerun adds its own)")
-    cache_hits: int = Field(description="calls this run served from the cache")
-    retries: int
-    prompt_tokens: int
-    completion_tokens: int
-    cost: float | None = Field(None, description="USD spent; unknown (a model without a price) is null, never 0")
-    tokens_saved_by_cache: Usage = Field(default_factory=Usage,
-                                         description="what the calls served from the cache cost when made")
-    cost_saved_by_cache: float | None = Field(None, description="USD; null = unknown")
-    usage_per_stage: dict[str, StageUsage] = Field(default_factory=dict)
-    unpriced_models: list[str] = Field(default_factory=list, description="models with no entry in prices:")
-    budget: BudgetState = Field(default_factory=BudgetState)
-    carried_over: int = Field(0, description="papers not selected by this run (--limit/--ids) whose document "
-                                             "from an earlier run is kept in digest.json")
-    not_selected: int = Field(0, description="papers not selected by this run and never processed: in "
-                                             "digest.json as skipped")
-    wall_seconds: float
-    parse_warnings: int
-    records_skipped: int = Field(0, description="input records that could not be read as a paper (see warnings)")
-    outputs_unreadable: int = Field(0, description="earlier runs' paper files that could not be read (see warnings)")
-    warnings: list[str] = Field(default_factory=list, description="parse warnings, 'line N [id]: message'")
-    reruns: list[dict] = Field(default_factory=list, description="single-paper re-runs since (digest-pipeline rerun)")
+from pipeline.stages.job import RunContext
+from pipeline.stages.registry import model_stages
+from pipeline.summary import RunSummary, build_summary
 
 
 @dataclass
 class RunResult:
+    """What :func:`run_digest` returns: this run's ``documents``, the run summary as written to
+    ``run.json`` (``summary_json``), the output folder and the run's events."""
+
     documents: list[PaperDocument]
-    summary: RunSummary
+    summary_json: dict[str, Any]
     out_dir: Path
     events: EventLog = field(repr=False, default_factory=EventLog)
+
+    @property
+    def summary(self) -> RunSummary:
+        """``run.json`` as a :class:`~pipeline.summary.RunSummary`."""
+        return RunSummary.model_validate(self.summary_json)
+
+
+@dataclass
+class FinishedRun:
+    """A run whose papers are done, before its aggregates are written: what an
+    :data:`AggregateUpdate` reads."""
+
+    digest: Digest
+    loaded: LoadedConfig
+    ctx: RunContext
+    accounting: Accounting
+    documents: list[PaperDocument]
+    out_dir: Path
+    selection: str
+    started: datetime
+    wall: float
+
+
+AggregateUpdate = Callable[[FinishedRun], tuple[list[PaperDocument], dict[str, Any]]]
+"""``update(run) -> (entries, summary JSON)``: the documents ``digest.json`` and ``digest.en.md``
+list, and the run summary ``run.json`` holds."""
+
+
+def whole_day(run: FinishedRun) -> tuple[list[PaperDocument], dict[str, Any]]:
+    """A run's aggregates: every paper of the digest (:func:`pipeline.documents.digest_entries`),
+    content counted over them, activity over this run's papers; unreadable earlier paper files
+    are named in the summary's warnings."""
+    unreadable: list[str] = []
+    entries = digest_entries(run.digest, run.documents, run.out_dir, run.ctx.run_id, run.selection, unreadable)
+    summary = _built(run, entries)
+    if unreadable:
+        summary = summary.model_copy(update={"outputs_unreadable": len(unreadable),
+                                             "warnings": [*summary.warnings, *unreadable]})
+    return entries, summary.model_dump(mode="json")
+
+
+def processed_only(run: FinishedRun) -> tuple[list[PaperDocument], dict[str, Any]]:
+    """An eval variant's aggregates: only the papers this run processed."""
+    return run.documents, _built(run, run.documents).model_dump(mode="json")
+
+
+def _built(run: FinishedRun, entries: list[PaperDocument]) -> RunSummary:
+    return build_summary(run.digest, run.loaded, run.ctx, run.documents, entries, run.ctx.caller.events,
+                         run.started, run.wall, run.accounting)
 
 
 def select_papers(digest: Digest, ids: list[str] | None, limit: int | None) -> list[Paper]:
@@ -125,12 +128,10 @@ def run_digest(digest: Digest, loaded: LoadedConfig, provider: Provider, cache: 
                concurrency: int | None = None, events: EventLog | None = None,
                on_paper: Callable[[PaperDocument], None] | None = None,
                retry: RetryPolicy | None = None, force_stages: frozenset[str] = frozenset(),
-               whole_digest: bool = True) -> RunResult:
-    """Process the selected papers of ``digest`` and write every output; see the module docstring.
-
-    ``whole_digest``: ``digest.json`` and ``digest.en.md`` list every paper of the digest
-    (:func:`digest_entries`) and the summary counts the processed ones among them; False (eval
-    runs) lists only the papers this run processed."""
+               update: AggregateUpdate = whole_day) -> RunResult:
+    """Process the selected papers of ``digest``, write each paper's file as it finishes, then the
+    aggregates ``update`` decides (module docstring). ``force_stages``: stages whose cached
+    replies are ignored (``rerun --from-stage``)."""
     started, clock = datetime.now(timezone.utc), time.perf_counter()
     events = events or EventLog()
     papers = select_papers(digest, ids, limit)
@@ -145,16 +146,11 @@ def run_digest(digest: Digest, loaded: LoadedConfig, provider: Provider, cache: 
         documents = _run_papers(papers, ctx, accounting, out_dir, workers, on_paper, health)
     finally:
         events.listener = listener
-    unreadable: list[str] = []
-    entries = (digest_entries(digest, documents, out_dir, ctx.run_id, _selection(ids, limit), unreadable)
-               if whole_digest else documents)
-    summary = _summary(digest, loaded, ctx, documents, entries, events, started, time.perf_counter() - clock,
-                       accounting)
-    if unreadable:
-        summary = summary.model_copy(update={"outputs_unreadable": len(unreadable),
-                                             "warnings": [*summary.warnings, *unreadable]})
-    write_aggregates(out_dir, digest, entries, summary.model_dump(mode="json"))
-    return RunResult(documents, summary, out_dir, events)
+    finished = FinishedRun(digest, loaded, ctx, accounting, documents, out_dir, _selection(ids, limit), started,
+                           time.perf_counter() - clock)
+    entries, summary_json = update(finished)
+    write_aggregates(out_dir, digest, entries, summary_json)
+    return RunResult(documents, summary_json, out_dir, events)
 
 
 def _selection(ids: list[str] | None, limit: int | None) -> str:
@@ -162,58 +158,18 @@ def _selection(ids: list[str] | None, limit: int | None) -> str:
     return " ".join(parts) or "a selection"
 
 
-def digest_entries(digest: Digest, documents: list[PaperDocument], out_dir: Path, run_id: str,
-                   selection: str, problems: list[str] | None = None) -> list[PaperDocument]:
-    """Every paper of ``digest`` in input order, for ``digest.json`` and ``digest.en.md``: the
-    documents this run made, and for a paper it did not select (``--limit`` / ``--ids``) the
-    document an earlier run wrote to ``papers/`` (kept as it is), else a ``skipped`` document
-    saying it was not processed. So a partial run never shrinks the day's aggregates and every
-    paper of the input is accounted for. An earlier paper file that cannot be read is named in
-    that document and appended to ``problems`` (one line each)."""
-    made = {d.arxiv_id: d for d in documents}
-    entries = []
-    for paper in digest.papers:
-        document, problem = (made[paper.arxiv_id], None) if paper.arxiv_id in made else \
-            _earlier_document(out_dir, paper)
-        if document is None:
-            why = (f"its file from an earlier run is unreadable ({problem})" if problem
-                   else f"not selected by this run ({selection})")
-            document = _not_processed(paper, run_id, NOT_SELECTED,
-                                      f"not processed: {why}; run with --ids {paper.arxiv_id} to process it")
-            if problem and problems is not None:
-                problems.append(f"{paper_path(out_dir, paper.arxiv_id)}: {problem}; listed as not processed")
-        entries.append(document)
-    return entries
-
-
-def _earlier_document(out_dir: Path, paper: Paper) -> tuple[PaperDocument | None, str | None]:
-    """The paper's document from an earlier run in ``out_dir`` (None when there is none, or it
-    is another paper's), or why its file cannot be used."""
-    from pipeline.validate.command import load_document  # late: validate imports the run's models
-
-    path = paper_path(out_dir, paper.arxiv_id)
-    if not path.is_file():
-        return None, None
-    try:
-        document = load_document(path)[1]
-    except InputError as exc:  # "not valid JSON: ... (line 1, column 2)", "not a valid paper document: ..."
-        return None, exc.message
-    if (document.arxiv_id, document.title) != (paper.arxiv_id, paper.title):
-        return None, None  # from another digest with the same name: not this paper's
-    return document, None
-
-
 def run_context(loaded: LoadedConfig, provider: Provider, cache: CacheStore, events: EventLog, *,
-                retry: RetryPolicy | None = None,
-                force_stages: frozenset[str] = frozenset()) -> tuple[RunContext, Accounting]:
-    """The per-run state every paper job shares, and the accounting that follows its events."""
+                retry: RetryPolicy | None = None, force_stages: frozenset[str] = frozenset(),
+                planner: Planner | None = None) -> tuple[RunContext, Accounting]:
+    """The per-run state every paper job shares (the declared stages, in order, with their
+    settings), and the accounting that follows its events. ``planner``: plan mode."""
     config = loaded.config
     policy = retry or RetryPolicy(**config.retry.model_dump())
-    caller = ModelCaller(provider, cache, events, policy, force_stages)
-    ctx = RunContext(caller, StageSettings.resolve(loaded, "translate"),
-                     StageSettings.resolve(loaded, "resummarize"), config.validation.max_repairs,
-                     uuid.uuid4().hex[:12], generate=StageSettings.resolve(loaded, "generate"))
-    models = {s.name: s.model for s in ctx.stages}
+    caller = ModelCaller(provider, cache, events, policy, force_stages, planner=planner)
+    stages = model_stages()
+    settings = {stage.name: StageSettings.resolve(loaded, stage.name) for stage in stages}
+    ctx = RunContext(caller, stages, settings, config.validation.max_repairs, uuid.uuid4().hex[:12])
+    models = {name: s.model for name, s in settings.items()}
     return ctx, Accounting(config.prices, models, config.budget)
 
 
@@ -268,25 +224,34 @@ class ProviderHealth:
             return f"the provider failed for the last {self._failed_in_a_row} papers in a row ({self._last_error})"
 
 
+def _not_started(paper: Paper, ctx: RunContext, accounting: Accounting,
+                 health: ProviderHealth | None) -> PaperDocument | None:
+    """A ``skipped`` document when no new paper may start (budget reached, provider down), else None."""
+    reason = accounting.budget_reached()
+    if reason is not None:
+        return skipped_document(paper, ctx.run_id, "budget", f"not processed: {reason}; run again with a higher "
+                                "budget (work already done comes from the cache)")
+    outage = health.outage() if health is not None else None
+    if outage is not None:
+        return skipped_document(paper, ctx.run_id, "provider", f"not processed: {outage}; run again once it "
+                                "answers (work already done comes from the cache)")
+    return None
+
+
 def paper_document(paper: Paper, ctx: RunContext, accounting: Accounting,
                    health: ProviderHealth | None = None) -> PaperDocument:
     """Run one paper's DAG (a provider failure that outlasted retries gives a failed document),
     priced; or, once the budget is reached or the provider is down (``health``), a ``skipped``
     document and no model call."""
-    events = ctx.caller.events
-    reason = accounting.budget_reached()
-    if reason is not None:
-        return skipped_document(paper, ctx.run_id, reason)
-    outage = health.outage() if health is not None else None
-    if outage is not None:
-        return skipped_document(paper, ctx.run_id, outage, check="provider",
-                                advice="run again once it answers")
+    skipped = _not_started(paper, ctx, accounting, health)
+    if skipped is not None:
+        return skipped
     try:
         document = process_paper(paper, ctx)
     except RetryExhaustedError as exc:  # transient trouble that outlasted retries: this paper fails
         document = _with_spend(failed_document(paper, ctx.run_id, "provider", str(exc)), ctx,
                                accounting.executed_for(paper.arxiv_id))
-        events.emit(Event("paper_failed", "run", paper.arxiv_id, detail=str(exc)))
+        ctx.caller.events.emit(Event("paper_failed", "run", paper.arxiv_id, detail=str(exc)))
         if health is not None:
             health.record(str(exc))
     else:
@@ -328,87 +293,10 @@ def _with_spend(document: PaperDocument, ctx: RunContext, spent: dict[str, Usage
     that tokens and cost count every call made."""
     if not spent:
         return document
-    settings = {s.name: s for s in ctx.stages}
-    stages = {name: ctx.provenance(settings[name]).model_copy(update={"usage": usage})
-              for name, usage in spent.items() if name in settings}
+    stages = {name: ctx.provenance(name).model_copy(update={"usage": usage})
+              for name, usage in spent.items() if name in ctx.settings}
     total = Usage()
     for usage in spent.values():
         total = total.add(usage)
     provenance = document.provenance.model_copy(update={"stages": stages, "usage": total})
     return document.model_copy(update={"provenance": provenance})
-
-
-def failed_document(paper: Paper, run_id: str, check: str, message: str) -> PaperDocument:
-    """A document for a paper whose pipeline could not finish: status failed, no invented text."""
-    return PaperDocument(
-        arxiv_id=paper.arxiv_id, url=paper.url, title=paper.title, authors=paper.authors,
-        category=paper.category, abstract=paper.abstract,
-        source=detect_fields(paper),
-        extra=paper.extra, translation=Translation(), summary=Summary(),
-        validation=Validation(status="failed", issues=[ValidationIssue(field="paper", check=check,
-                                                                        severity="error", message=message)]),
-        provenance=Provenance(pipeline_version=__version__, run_id=run_id))
-
-
-def skipped_document(paper: Paper, run_id: str, reason: str, *, check: str = "budget",
-                     advice: str = "run again with a higher budget") -> PaperDocument:
-    """A document for a paper not processed (the budget was reached, or the provider is down):
-    status skipped, one warning issue of ``check``."""
-    return _not_processed(paper, run_id, check,
-                          f"not processed: {reason}; {advice} (work already done comes from the cache)")
-
-
-def _not_processed(paper: Paper, run_id: str, check: str, message: str) -> PaperDocument:
-    """A ``skipped`` document for a paper no model worked on: one warning issue of ``check``."""
-    document = failed_document(paper, run_id, check, message)
-    issue = document.validation.issues[0].model_copy(update={"severity": "warning"})
-    return document.model_copy(update={"validation": Validation(status="skipped", issues=[issue])})
-
-
-def content_fields(documents: list[PaperDocument], prices: Prices) -> dict[str, Any]:
-    """The run-summary fields computed from the documents alone (what ``rerun`` recomputes):
-    paper and status counts, failures per check, tokens and cost spent and saved, per stage.
-    Entries for papers no run selected are not counted, only numbered (``not_selected``)."""
-    counts = summary_counts([d.validation for d in documents])
-    documents = [d for d in documents if not not_selected(d.validation)]
-    totals = usage_totals(documents, prices)
-    return dict(
-        papers=len(documents), **counts,
-        prompt_tokens=totals.usage.prompt_tokens, completion_tokens=totals.usage.completion_tokens,
-        cost=totals.cost, tokens_saved_by_cache=totals.tokens_saved_by_cache,
-        cost_saved_by_cache=totals.cost_saved_by_cache, usage_per_stage=totals.usage_per_stage,
-        unpriced_models=totals.unpriced_models)
-
-
-def _summary(digest: Digest, loaded: LoadedConfig, ctx: RunContext, documents: list[PaperDocument],
-             entries: list[PaperDocument], events: EventLog, started: datetime, wall: float,
-             accounting: Accounting) -> RunSummary:
-    """The run manifest: content counts over ``entries`` (what ``digest.json`` lists), budget and
-    activity over ``documents`` (what this run processed)."""
-    stages = ctx.stages
-    skipped = [d for d in documents if d.validation.status == "skipped"
-               and any(i.check == "budget" for i in d.validation.issues)]
-    content = content_fields(entries, loaded.config.prices)
-    budget = loaded.config.budget
-    priced = all(m in loaded.config.prices for m in accounting.stage_models.values())
-    state = BudgetState(max_cost=budget.max_cost, max_tokens=budget.max_tokens,
-                        spent_cost=round(accounting.spent_cost, 9) if priced else None,
-                        spent_tokens=accounting.spent.prompt_tokens + accounting.spent.completion_tokens,
-                        reached=accounting.budget_reached() if skipped else None, skipped=len(skipped))
-    return RunSummary(
-        run_id=ctx.run_id, digest=Path(digest.path).name, started_at=started.isoformat(timespec="seconds"),
-        config_hash=loaded.config.digest(), provider=ctx.caller.provider.name,
-        models={s.name: s.model for s in stages},
-        prompts={s.name: f"{s.prompt.name}@{s.prompt.short_hash}" for s in stages},
-        papers_in_digest=len(digest.papers), **content,
-        carried_over=content["papers"] - len(documents),
-        model_calls=events.count("executed"), cache_hits=events.count("cache_hit"), retries=events.count("retried"),
-        budget=state, wall_seconds=round(wall, 3), parse_warnings=len(digest.warnings),
-        records_skipped=sum(w.skipped for w in digest.warnings),
-        warnings=[_warning_line(w) for w in digest.warnings])
-
-
-def _warning_line(warning: ParseWarning) -> str:
-    where = f"line {warning.line}" if warning.line else "file"
-    paper = f" [{warning.paper_id}]" if warning.paper_id else ""
-    return f"{where}{paper}: {warning.message}"

@@ -1,18 +1,16 @@
-"""Shared fixtures: repo paths, the shared data folder, and a fake-provider config."""
+"""Shared fixtures: repo paths, the shared data folder, fake providers registered per test."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.requirements import missing
+from support.fakes import FakeRegistry, fake_provider_registry
+from support.paths import REPO, shared
 
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
-SEED = REPO / "samples" / "seed-digest.md"
 
 
 @pytest.fixture
@@ -22,12 +20,14 @@ def repo() -> Path:
 
 @pytest.fixture
 def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        missing(f"shared data not found at {SHARED_DATA}")
-    return SHARED_DATA
+    """``../shared/data`` (skipped on a partial checkout, a failure in CI)."""
+    return shared()
 
 
 @pytest.fixture
-def fake_config_overrides(tmp_path: Path) -> list[str]:
-    """Overrides that point the repo config at the fake provider and temp output/cache folders."""
-    return ["provider=fake", f"cache.dir={tmp_path / 'cache'}", f"run.out_dir={tmp_path / 'out'}"]
+def fake_provider() -> Iterator[FakeRegistry]:
+    """``fake_provider(responder=None, **settings) -> name``: a fake provider registered under a
+    unique name for this test only (default stage settings included), unregistered afterwards."""
+    with fake_provider_registry() as registry:
+        yield registry
+

@@ -7,16 +7,15 @@ import stat
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from support.cli import run_cli
+from support.paths import CONFIG, SEED
 
-from pipeline.cli import app
 
-runner = CliRunner()
 
 
 def _run(repo: Path, *args: str):
-    return runner.invoke(app, ["run", str(repo / "samples" / "seed-digest.md"), "--config", str(repo / "config.yaml"),
-                               "--provider", "fake", "--limit", "1", *args])
+    return run_cli("run", SEED, "--config", CONFIG,
+                               "--provider", "fake", "--limit", "1", *args)
 
 
 def _one_line_exit_2(result, *needles: str) -> None:

@@ -10,25 +10,22 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from pipeline.cli import app
-from pipeline.config import ModelPrice
-from pipeline.cost import add_costs, format_cost, usage_cost
-from pipeline.llm.base import LLMRequest, register_provider
-from pipeline.llm.fake import FakeProvider
-from pipeline.models import PaperDocument, Usage
+from support.paths import CONFIG, SEED
+from support.cli import run_cli
 from support.eval_config import write_config
 
-REPO = Path(__file__).resolve().parents[1]
-SEED = REPO / "samples" / "seed-digest.md"
-runner = CliRunner()
+from pipeline.config import ModelPrice
+from pipeline.cost import add_costs, format_cost, usage_cost
+from pipeline.llm.base import LLMRequest
+from pipeline.models import PaperDocument, Usage
+
 PRICE = ["--set", "prices.fake-model.prompt_per_1m=0.15", "--set", "prices.fake-model.completion_per_1m=0.6"]
 LIMIT = ["--limit", "6"]
 
 
 def _run(config: Path, *args: str):
-    return runner.invoke(app, ["run", str(SEED), "--config", str(config), *args])
+    """``digest-pipeline run SEED --config CONFIG ARGS...``."""
+    return run_cli("run", SEED, "--config", config, *args)
 
 
 def _json(path: Path) -> dict:
@@ -122,7 +119,7 @@ def test_budget_max_tokens_skips_the_rest_and_exits_1(config: Path, tmp_path: Pa
     assert "skipped" in result.stderr
 
     # `validate` keeps a skipped paper skipped; a run with a higher budget finishes the day.
-    checked = runner.invoke(app, ["validate", str(_out(tmp_path)), "--json"])
+    checked = run_cli("validate", str(_out(tmp_path)), "--json")
     assert json.loads(checked.stdout)["status_counts"]["after"].get("skipped") == skipped
     again = _run(config, "--limit", "8", "--concurrency", "1", "--set", "budget.max_tokens=1000000", *PRICE)
     assert again.exit_code == 0, again.output
@@ -145,8 +142,8 @@ def _refuse(request: LLMRequest) -> str:
     raise AssertionError(f"a dry run called the model: {request.tags}")
 
 
-def test_dry_run_estimates_without_calling_a_model_or_writing(tmp_path: Path) -> None:
-    register_provider("fake-refuse", lambda settings: FakeProvider(responder=_refuse))
+def test_dry_run_estimates_without_calling_a_model_or_writing(tmp_path: Path, fake_provider) -> None:
+    fake_provider(_refuse, name="fake-refuse")
     config = write_config(tmp_path, provider="fake-refuse", extra={"prices": {}})
     result = _run(config, *LIMIT, *PRICE, "--dry-run", "--json")
     assert result.exit_code == 0, result.output
@@ -214,8 +211,8 @@ def _resummarize_down(request: LLMRequest) -> str:
     return template_responder(request)
 
 
-def test_calls_of_a_paper_that_failed_on_the_provider_are_still_counted(tmp_path: Path) -> None:
-    register_provider("fake-resummarize-down", lambda settings: FakeProvider(responder=_resummarize_down))
+def test_calls_of_a_paper_that_failed_on_the_provider_are_still_counted(tmp_path: Path, fake_provider) -> None:
+    fake_provider(_resummarize_down, name="fake-resummarize-down")
     config = write_config(tmp_path, provider="fake-resummarize-down")
     result = _run(config, "--limit", "3", *PRICE, "--set", "retry.max_attempts=1")
     assert result.exit_code == 1, result.output
@@ -236,10 +233,10 @@ def _server_down(request: LLMRequest) -> str:
     raise ProviderError("fake", "connection refused", retryable=True)
 
 
-def test_a_dead_provider_stops_the_run_from_starting_more_papers(tmp_path: Path) -> None:
+def test_a_dead_provider_stops_the_run_from_starting_more_papers(tmp_path: Path, fake_provider) -> None:
     from pipeline.runner import OUTAGE_PAPERS
 
-    register_provider("fake-down", lambda settings: FakeProvider(responder=_server_down))
+    fake_provider(_server_down, name="fake-down")
     config = write_config(tmp_path, provider="fake-down")
     result = _run(config, "--limit", "20", "--concurrency", "1", "--set", "retry.max_attempts=1")
     assert result.exit_code == 1, result.output
@@ -268,11 +265,11 @@ def _every_other_paper_down(request: LLMRequest) -> str:
     return template_responder(request)
 
 
-def test_a_flaky_provider_that_still_answers_does_not_stop_the_run(tmp_path: Path) -> None:
+def test_a_flaky_provider_that_still_answers_does_not_stop_the_run(tmp_path: Path, fake_provider) -> None:
     # Failing papers fail on their first call, answered ones take six: at 16 workers the failures
     # finish in clusters. Answered calls in between keep the run going.
     _ALTERNATE.clear()
-    register_provider("fake-flaky", lambda settings: FakeProvider(responder=_every_other_paper_down, **settings))
+    fake_provider(_every_other_paper_down, name="fake-flaky")
     config = write_config(tmp_path, provider="fake-flaky")
     result = _run(config, "--limit", "40", "--concurrency", "16", "--set", "retry.max_attempts=1",
                   "--set", "providers.fake-flaky.settings.latency=0.01")

@@ -8,23 +8,21 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from support.paths import REPO, SEED
 
 from pipeline.app import RunOptions
-from pipeline.cli import app
-from pipeline.config import MODEL_STAGES
 from pipeline.errors import ConfigError
 from pipeline.eval import EvalOptions, execute_eval
 from pipeline.eval.compare import mark
 from pipeline.eval.execute import choose_papers
 from pipeline.eval.render import eval_table, format_value
-from pipeline.llm.base import LLMRequest, register_provider
-from pipeline.llm.fake import FakeProvider, template_responder
+from pipeline.llm.base import LLMRequest
+from pipeline.llm.fake import template_responder
+from pipeline.stages.registry import stage_names
 from pipeline.parse import parse_digest
-from support.eval_config import REPO, variant_of, write_config
+from support.cli import run_cli
+from support.eval_config import variant_of, write_config
 
-runner = CliRunner()
-SEED = REPO / "samples" / "seed-digest.md"
 CJK = re.compile(r"[\u3400-\u9fff]")
 IDS = ["2601.16272", "2601.16302", "2601.16411"]
 
@@ -41,7 +39,6 @@ def _responder(request: LLMRequest) -> str:
     return template_responder(request)
 
 
-register_provider("fake-eval", lambda settings: FakeProvider(responder=_responder, **settings))
 VARIANTS = {
     "A": {"description": "as configured", "set": []},
     "B": {"description": "other summary wording", "set": {"stages.resummarize.prompt": "resummarize-short"}},
@@ -49,21 +46,20 @@ VARIANTS = {
           "set": ["stages.translate.prompt=translate-echo", "validation.max_repairs=0"]},
     # another model (the cache key holds provider name and model) on a slow endpoint
     "S": {"description": "same prompts, slow model",
-          "set": ["provider=fake-slow", *(f"stages.{s}.model=slow-model" for s in MODEL_STAGES)]},
+          "set": ["provider=fake-slow", *(f"stages.{s}.model=slow-model" for s in stage_names())]},
 }
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> Path:
+def config(tmp_path: Path, fake_provider) -> Path:
+    fake_provider(_responder, name="fake-eval")
+    fake_provider(_responder, name="fake-slow")
     return write_config(tmp_path, provider="fake-eval",
                         providers={"fake-eval": {}, "fake-slow": {"latency": 0.02}},
                         variants=VARIANTS,
                         prompts={"resummarize-short": variant_of("resummarize-chat", "resummarize-short",
                                                                  "VARIANT-SHORT"),
                                  "translate-echo": variant_of("translate-chat", "translate-echo", "VARIANT-ECHO")})
-
-
-register_provider("fake-slow", lambda settings: FakeProvider(responder=_responder, **settings))
 
 
 def _eval(config: Path, *variants: str, **kwargs):
@@ -191,8 +187,8 @@ def test_diffs_show_each_differing_field(config: Path) -> None:
 
 
 def test_cli_eval_prints_the_table_and_diffs_and_exits_0_despite_regressions(config: Path, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["eval", str(SEED), "--config", str(config), "--variant", "A", "--variant", "C",
-                                 "--ids", ",".join(IDS[:2]), "--name", "cli", "--show-diff"],
+    result = run_cli("eval", str(SEED), "--config", str(config), "--variant", "A", "--variant", "C",
+                                 "--ids", ",".join(IDS[:2]), "--name", "cli", "--show-diff",
                            env={"COLUMNS": "160"})
     assert result.exit_code == 0, result.output
     out = result.stdout
@@ -207,9 +203,9 @@ def test_cli_eval_prints_the_table_and_diffs_and_exits_0_despite_regressions(con
 
 
 def test_cli_eval_adhoc_variant_and_json(config: Path) -> None:
-    result = runner.invoke(app, ["eval", str(SEED), "--config", str(config), "--variant", "base",
+    result = run_cli("eval", str(SEED), "--config", str(config), "--variant", "base",
                                  "--variant", "short=stages.resummarize.prompt=resummarize-short",
-                                 "--sample", "2", "--name", "adhoc", "--json"])
+                                 "--sample", "2", "--name", "adhoc", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert [v["name"] for v in report["variants"]] == ["base", "short"]
@@ -220,8 +216,8 @@ def test_cli_eval_adhoc_variant_and_json(config: Path) -> None:
 
 
 def test_cli_eval_without_variants_runs_every_config_variant(config: Path, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["eval", str(SEED), "--config", str(config), "--ids", IDS[0], "--name", "all",
-                                 "--json"])
+    result = run_cli("eval", str(SEED), "--config", str(config), "--ids", IDS[0], "--name", "all",
+                                 "--json")
     assert result.exit_code == 0, result.output
     assert [v["name"] for v in json.loads(result.stdout)["variants"]] == ["A", "B", "C", "S"]
 
@@ -236,7 +232,7 @@ def test_cli_eval_without_variants_runs_every_config_variant(config: Path, tmp_p
 ])
 def test_cli_eval_bad_input_is_exit_2_before_any_output(config: Path, tmp_path: Path, args: list[str],
                                                         message: str) -> None:
-    result = runner.invoke(app, ["eval", str(SEED), "--config", str(config), *args])
+    result = run_cli("eval", str(SEED), "--config", str(config), *args)
     assert result.exit_code == 2, result.output
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
@@ -294,11 +290,7 @@ def test_a_variant_that_skipped_papers_is_not_starred_for_spending_less(config: 
 
 
 def test_validate_finds_every_output_folder_of_an_eval(config: Path, tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
-    from pipeline.cli import app
-
     result = _eval(config, "A", "B", name="nested")
-    checked = CliRunner().invoke(app, ["validate", str(result.out_dir), "--json"])
+    checked = run_cli("validate", result.out_dir, "--json")
     assert checked.exit_code in (0, 1), checked.output
     assert json.loads(checked.stdout)["papers"] == 2 * len(IDS)

@@ -17,6 +17,7 @@ import types
 from pathlib import Path
 
 import pytest
+from support.paths import REPO
 from support.requirements import missing, require_module
 
 require_module("llama_cpp")
@@ -32,7 +33,6 @@ from pipeline.llm.local import (  # noqa: E402
 )
 from pipeline.prompts import load_prompt  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 
 

@@ -15,20 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.cli import run_cli
+from support.paths import REPO, SEED
 import yaml
-from support.eval_config import REPO, write_config
+from support.eval_config import write_config
 from support.fake_openai_server import Fault, FakeOpenAIServer
 from support.pipeline_responder import json_prompt_files, pipeline_responder, seed_responder
-from typer.testing import CliRunner
 
-from pipeline.cli import app
 from pipeline.parse import parse_digest
 
 SEED = Path(__file__).resolve().parents[1] / "samples" / "seed-digest.md"
 IDS = ["2601.16272", "2601.16302", "2601.16897"]  # 2601.16897's Result holds $\mathcal{O}(1/\sqrt{T})$
 CALLS_PER_PAPER = 6  # five translated fields and the TL;DR
 FAST_RETRIES = ["--set", "retry.initial_wait=0.01", "--set", "retry.max_wait=0.05", "--set", "retry.jitter=0"]
-runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
@@ -56,13 +55,12 @@ def max_tokens(name: str) -> int:
     return yaml.safe_load((REPO / "prompts" / f"{name}.yaml").read_text(encoding="utf-8"))["params"]["max_tokens"]
 
 
-def run_cli(tmp_path: Path, server: FakeOpenAIServer, *args: str, json_prompts: bool = False):
+def run_openai(tmp_path: Path, server: FakeOpenAIServer, *args: str, json_prompts: bool = False):
+    """``run`` of the test papers against ``server`` with the openai provider (no cache, fast retries)."""
     prompts = json_prompt_files() if json_prompts else None
     config = write_config(tmp_path, provider="openai", providers={"openai": {}}, prompts=prompts)
-    result = runner.invoke(app, ["run", str(SEED), "--config", str(config), "--provider", "openai",
-                                 "--base-url", server.base_url, "--ids", ",".join(IDS), "--no-cache",
-                                 "--out", str(tmp_path / "out"), "--json", *FAST_RETRIES, *args])
-    return result
+    return run_cli("run", SEED, "--config", config, "--provider", "openai", "--base-url", server.base_url,
+                   "--ids", ",".join(IDS), "--no-cache", "--out", tmp_path / "out", "--json", *FAST_RETRIES, *args)
 
 
 def outputs(tmp_path: Path) -> tuple[dict, dict, dict[str, dict]]:
@@ -104,7 +102,7 @@ def test_transient_http_fault_on_every_request_is_retried(tmp_path: Path, name: 
     # could time out a healthy request and add a retry the assertion below does not expect
     timeout = "0.25" if name == "timeout" else "10"
     with FakeOpenAIServer(responder=pipeline_responder, faults=once_per_request(fault)) as server:
-        result = run_cli(tmp_path, server, "--timeout", timeout, "--concurrency", "4")
+        result = run_openai(tmp_path, server, "--timeout", timeout, "--concurrency", "4")
     assert result.exit_code == 0, result.output
     run, _ = assert_every_paper_accounted_for(tmp_path)
     assert run["status_counts"]["ok"] == len(IDS)
@@ -122,7 +120,7 @@ REPLY_FAULTS = {
 @pytest.mark.parametrize("fault", REPLY_FAULTS.values(), ids=REPLY_FAULTS.keys())
 def test_unusable_json_reply_on_every_request_is_reasked(tmp_path: Path, fault: Fault) -> None:
     with FakeOpenAIServer(responder=pipeline_responder, faults=once_per_request(fault)) as server:
-        result = run_cli(tmp_path, server, "--concurrency", "4", json_prompts=True)
+        result = run_openai(tmp_path, server, "--concurrency", "4", json_prompts=True)
         bodies = [r.body for r in server.requests]
     assert result.exit_code == 0, result.output
     run, _ = assert_every_paper_accounted_for(tmp_path)
@@ -137,7 +135,7 @@ def test_unusable_json_reply_on_every_request_is_reasked(tmp_path: Path, fault: 
 @pytest.mark.parametrize("fault", REPLY_FAULTS.values(), ids=REPLY_FAULTS.keys())
 def test_unusable_reply_with_the_repo_prompts_still_accounts_for_every_paper(tmp_path: Path, fault: Fault) -> None:
     with FakeOpenAIServer(responder=pipeline_responder, faults=once_per_request(fault)) as server:
-        result = run_cli(tmp_path, server, "--concurrency", "4")
+        result = run_openai(tmp_path, server, "--concurrency", "4")
     assert result.exit_code in (0, 1), result.output
     run, _ = assert_every_paper_accounted_for(tmp_path)
     if fault.kind == "empty":  # empty is re-asked whatever the prompt's output
@@ -146,7 +144,7 @@ def test_unusable_reply_with_the_repo_prompts_still_accounts_for_every_paper(tmp
 
 def test_latency_alone_changes_nothing(tmp_path: Path) -> None:
     with FakeOpenAIServer(responder=pipeline_responder, latency=0.1) as server:
-        result = run_cli(tmp_path, server, "--concurrency", "8")
+        result = run_openai(tmp_path, server, "--concurrency", "8")
     assert result.exit_code == 0, result.output
     run, _ = assert_every_paper_accounted_for(tmp_path)
     assert run["status_counts"]["ok"] == len(IDS) and run["retries"] == 0
@@ -169,7 +167,7 @@ def latex_responder(body: dict[str, Any]) -> str:
 
 def test_raw_latex_in_json_replies_reaches_the_document_intact(tmp_path: Path) -> None:
     with FakeOpenAIServer(responder=latex_responder) as server:
-        result = run_cli(tmp_path, server, json_prompts=True)
+        result = run_openai(tmp_path, server, json_prompts=True)
     assert result.exit_code in (0, 1), result.output
     _, papers = assert_every_paper_accounted_for(tmp_path)
     doc = papers["2601.16897"]
@@ -186,7 +184,7 @@ def test_broken_json_content_is_reasked_then_the_field_fails_with_a_schema_issue
         return pipeline_responder(body)
 
     with FakeOpenAIServer(responder=broken_method) as server:
-        result = run_cli(tmp_path, server, json_prompts=True)
+        result = run_openai(tmp_path, server, json_prompts=True)
     assert result.exit_code == 1, result.output  # finished; one paper failed validation
     run, papers = assert_every_paper_accounted_for(tmp_path)
     failed = [i for i, p in papers.items() if p["validation"]["status"] == "failed"]
@@ -201,7 +199,7 @@ def test_broken_json_content_is_reasked_then_the_field_fails_with_a_schema_issue
 def test_wrong_key_stops_the_run_at_the_first_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong")
     with FakeOpenAIServer(responder=pipeline_responder, api_key="sk-right") as server:
-        result = run_cli(tmp_path, server, "--concurrency", "4")
+        result = run_openai(tmp_path, server, "--concurrency", "4")
         completions = server.requests_to("/v1/chat/completions")
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
@@ -213,7 +211,7 @@ def test_wrong_key_stops_the_run_at_the_first_call(tmp_path: Path, monkeypatch: 
 
 def test_unknown_model_stops_the_run_with_one_line(tmp_path: Path) -> None:
     with FakeOpenAIServer(responder=pipeline_responder, models=["fake-model"]) as server:
-        result = run_cli(tmp_path, server, "--model", "nope-7b", "--concurrency", "4")
+        result = run_openai(tmp_path, server, "--model", "nope-7b", "--concurrency", "4")
         completions = server.requests_to("/v1/chat/completions")
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()

@@ -5,12 +5,11 @@ import re
 from pathlib import Path
 
 import pytest
+from support.paths import SHARED_DATA, shared
 
 from pipeline.models import SUMMARY_FIELDS
 from pipeline.parse import parse_digest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason="shared data not available")
 
 # Distinct arXiv ids per file, counted by hand / grep over the headings and "id" keys.
 EXPECTED = {
@@ -42,19 +41,22 @@ _HEADING_ID = re.compile(r"^#{2,4} .*\]\(https?://arxiv\.org/(?:abs|pdf)/(\d{4}\
 
 
 def test_every_input_file_is_listed():
-    inputs = {str(p.relative_to(SHARED)) for p in SHARED.rglob("*") if p.suffix in (".md", ".jsonl")}
+    """Every digest of ``real/`` and ``synthetic/`` (and the seed) has its expected count here;
+    ``archive/`` (whole upstream days) is covered by the multi-day and publish tests."""
+    inputs = {str(p.relative_to(SHARED_DATA)) for p in shared().rglob("*")
+              if p.suffix in (".md", ".jsonl") and p.relative_to(SHARED_DATA).parts[0] != "archive"}
     inputs.discard("README.md")
     assert inputs == set(EXPECTED)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_paper_count_equals_distinct_ids(name):
-    digest = parse_digest(SHARED / name)
+    digest = parse_digest(shared(name))
     ids = [p.arxiv_id for p in digest.papers]
     assert len(ids) == len(set(ids)) == EXPECTED[name]
     assert digest.kind == ("jsonl" if name.endswith(".jsonl") else "markdown")
     if name.endswith(".md"):                       # independent count straight from the headings
-        assert len(set(_HEADING_ID.findall((SHARED / name).read_text(encoding="utf-8")))) == len(ids)
+        assert len(set(_HEADING_ID.findall((shared(name)).read_text(encoding="utf-8")))) == len(ids)
     assert all(set(p.fields) == set(SUMMARY_FIELDS) for p in digest.papers)
 
 
@@ -67,8 +69,8 @@ def test_paper_count_equals_distinct_ids(name):
 ])
 def test_markdown_and_jsonl_of_the_same_day_agree(stem):
     """Two independent renderings of the same papers must parse to the same content."""
-    markdown = {p.arxiv_id: p for p in parse_digest(SHARED / "real" / f"{stem}.md").papers}
-    (jsonl_path,) = (SHARED / "real").glob(f"{stem}_AI_enhanced_*.jsonl")
+    markdown = {p.arxiv_id: p for p in parse_digest(shared("real", f"{stem}.md")).papers}
+    (jsonl_path,) = (shared("real")).glob(f"{stem}_AI_enhanced_*.jsonl")
     jsonl = {p.arxiv_id: p for p in parse_digest(jsonl_path).papers}
     assert markdown.keys() == jsonl.keys()
     for arxiv_id, paper in markdown.items():
@@ -78,7 +80,7 @@ def test_markdown_and_jsonl_of_the_same_day_agree(stem):
 
 
 def test_kafka_task_and_hard_wraps():
-    paper = parse_digest(SHARED / "real" / "KAFKA2306__daily-arXiv-ai-enhanced__2025-03-21.md").papers[0]
+    paper = parse_digest(shared("real", "KAFKA2306__daily-arXiv-ai-enhanced__2025-03-21.md")).papers[0]
     assert paper.arxiv_id == "2503.15617" and paper.index is None
     assert paper.fields["tldr"] == "提出一种基于连续值嵌入的语义分割框架，以替代传统的量化嵌入方法。"
     assert paper.abstract.startswith("Traditional transformer-based semantic segmentation relies on "
@@ -89,7 +91,7 @@ def test_kafka_task_and_hard_wraps():
 
 
 def test_zl_asica_bold_english():
-    digest = parse_digest(SHARED / "real" / "ZL-Asica__daily-arXiv-digest__2025-04-26.md")
+    digest = parse_digest(shared("real", "ZL-Asica__daily-arXiv-digest__2025-04-26.md"))
     paper = digest.papers[0]
     assert (paper.arxiv_id, paper.title, paper.category) == (
         "2504.17018", "LLM impact on BLV programming", "cs.HC")
@@ -102,7 +104,7 @@ def test_zl_asica_bold_english():
 
 
 def test_astro_ph_fields():
-    digest = parse_digest(SHARED / "real" / "Straw674__daily-arXiv-astro-ph__2025-04-22.md")
+    digest = parse_digest(shared("real", "Straw674__daily-arXiv-astro-ph__2025-04-22.md"))
     paper = digest.papers[0]
     assert paper.fields["tldr"].startswith("提出了一种高效的数值算法")
     assert paper.fields["motivation"].startswith("当前研究领域需要高效的方法")  # written as Background
@@ -112,13 +114,13 @@ def test_astro_ph_fields():
 
 
 def test_failed_fields_in_real_digests():
-    digest = parse_digest(SHARED / "real" / "zzhaozeng__daily-arXiv-ai-enhanced__2025-12-20.md")
+    digest = parse_digest(shared("real", "zzhaozeng__daily-arXiv-ai-enhanced__2025-12-20.md"))
     failed = [p for p in digest.papers if p.source_problems]
     assert len(failed) == 42
     assert failed[0].arxiv_id == "2512.15907"
     assert failed[0].fields["method"] == "Method extraction failed"
     assert failed[0].source_problems["method"] == "failure placeholder: Method extraction failed"
-    korean = parse_digest(SHARED / "real" / "sanghyun-son__daily-arXiv-ai-enhanced__2025-08-21.md")
+    korean = parse_digest(shared("real", "sanghyun-son__daily-arXiv-ai-enhanced__2025-08-21.md"))
     blank = [p for p in korean.papers if p.source_problems]
     assert [p.arxiv_id for p in blank] == ["2508.14078"]
     assert all(v.startswith("empty") for v in blank[0].source_problems.values())
@@ -127,12 +129,12 @@ def test_failed_fields_in_real_digests():
 def test_seed_and_real_digests_have_no_warnings():
     for name in EXPECTED:
         if (name.startswith("real/") and "xmkxabc" not in name) or name == "seed-digest.md":
-            assert parse_digest(SHARED / name).warnings == [], name
+            assert parse_digest(shared(name)).warnings == [], name
 
 
 def test_a_1_5_mb_digest_parses_every_paper(tmp_path):  # its speed: bench/run_bench.py
-    real = sorted((SHARED / "real").glob("*.md"), key=lambda p: -p.stat().st_size)
-    text = "\n\n".join(p.read_text(encoding="utf-8") for p in [*real, SHARED / "seed-digest.md"])
+    real = sorted((shared("real")).glob("*.md"), key=lambda p: -p.stat().st_size)
+    text = "\n\n".join(p.read_text(encoding="utf-8") for p in [*real, shared("seed-digest.md")])
     big = tmp_path / "big.md"
     big.write_text(text, encoding="utf-8")
     assert big.stat().st_size >= 1_500_000
@@ -141,6 +143,6 @@ def test_a_1_5_mb_digest_parses_every_paper(tmp_path):  # its speed: bench/run_b
 
 
 def test_jsonl_ids_match_their_records():
-    path = SHARED / "real" / "dw-dengwei__daily-arXiv-ai-enhanced__2026-05-21_AI_enhanced_Chinese.jsonl"
+    path = shared("real", "dw-dengwei__daily-arXiv-ai-enhanced__2026-05-21_AI_enhanced_Chinese.jsonl")
     raw_ids = [json.loads(line)["id"] for line in path.read_text(encoding="utf-8").splitlines()]
     assert [p.arxiv_id for p in parse_digest(path).papers] == raw_ids

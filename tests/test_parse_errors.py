@@ -3,13 +3,13 @@
 from pathlib import Path
 
 import pytest
+from support.paths import shared
 from support.requirements import missing
 
 from pipeline.errors import InputError
 from pipeline.parse import parse_digest
 
 HERE = Path(__file__).resolve().parent / "data" / "parse"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 @pytest.mark.parametrize("name, message", [
@@ -58,7 +58,7 @@ def test_unreadable_file(monkeypatch):
                                   "10-wrong-language-and-bad-translations.json",
                                   "11-truncated-finish-length.json", "17-code-fenced-json.txt"])
 def test_model_reply_files_are_not_digests(name):
-    path = SHARED / "synthetic" / name
+    path = shared("synthetic", name)
     if not path.exists():
         missing(f"shared data not available: {path}")
     with pytest.raises(InputError, match="not a digest"):

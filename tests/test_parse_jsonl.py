@@ -3,13 +3,12 @@
 from pathlib import Path
 
 import pytest
+from support.paths import shared
 
 from pipeline.models import SUMMARY_FIELDS
 from pipeline.parse import parse_digest
 
 HERE = Path(__file__).resolve().parent / "data" / "parse"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="shared data not available")
 
 
 def _warnings(digest):
@@ -80,9 +79,8 @@ def test_kind_comes_from_content_not_suffix():
     assert digest.kind == "jsonl" and [p.arxiv_id for p in digest.papers] == ["2501.90271"]
 
 
-@needs_shared
 def test_synthetic_placeholder_families():
-    papers = parse_digest(SHARED / "synthetic" / "01-all-placeholder-fallbacks.jsonl").papers
+    papers = parse_digest(shared("synthetic", "01-all-placeholder-fallbacks.jsonl")).papers
     assert [p.arxiv_id for p in papers] == ["2501.90001", "2501.90002", "2501.90003", "2501.90004"]
     assert papers[0].source_problems["tldr"] == "failure placeholder: Summary generation failed"
     assert papers[0].fields["tldr"] == "Summary generation failed"
@@ -93,9 +91,8 @@ def test_synthetic_placeholder_families():
     assert partial.authors == ["Author F"] and partial.category == "cs.LG"
 
 
-@needs_shared
 def test_synthetic_missing_or_malformed_ai():
-    digest = parse_digest(SHARED / "synthetic" / "03-missing-or-malformed-AI.jsonl")
+    digest = parse_digest(shared("synthetic", "03-missing-or-malformed-AI.jsonl"))
     papers = {p.arxiv_id: p for p in digest.papers}
     assert list(papers) == [f"2501.9001{i}" for i in range(1, 8)]
     assert papers["2501.90011"].fields == dict.fromkeys(SUMMARY_FIELDS)
@@ -115,9 +112,8 @@ def test_synthetic_missing_or_malformed_ai():
     assert lines == [1, 2, 4, 4, 8]
 
 
-@needs_shared
 def test_synthetic_ids_written_three_ways():
-    digest = parse_digest(SHARED / "synthetic" / "16-versioned-and-mixed-url-ids.jsonl")
+    digest = parse_digest(shared("synthetic", "16-versioned-and-mixed-url-ids.jsonl"))
     assert [p.arxiv_id for p in digest.papers] == ["2501.90061", "hep-th/9901001"]
     assert digest.papers[0].fields["tldr"] == "版本一。"             # the first copy is kept
     assert digest.papers[1].url == "https://arxiv.org/abs/hep-th/9901001"

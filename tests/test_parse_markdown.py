@@ -3,14 +3,13 @@
 from pathlib import Path
 
 import pytest
+from support.paths import SHARED_DATA, shared
 from support.requirements import missing
 
 from pipeline.models import SUMMARY_FIELDS
 from pipeline.parse import parse_digest
 
 HERE = Path(__file__).resolve().parent / "data" / "parse"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="shared data not available")
 
 
 def _messages(digest):
@@ -22,10 +21,9 @@ def _messages(digest):
 
 @pytest.fixture(scope="module")
 def seed():
-    return parse_digest(SHARED / "seed-digest.md")
+    return parse_digest(shared("seed-digest.md"))
 
 
-@needs_shared
 def test_seed_paper_1_field_by_field(seed):
     paper = seed.papers[0]
     assert (paper.arxiv_id, paper.index, paper.line) == ("2601.16272", 1, 15)
@@ -49,7 +47,6 @@ def test_seed_paper_1_field_by_field(seed):
     assert paper.extra == {} and paper.source_problems == {}
 
 
-@needs_shared
 def test_seed_sections_order_and_numbering(seed):
     assert seed.kind == "markdown"
     assert seed.categories == ["cs.CV", "cs.CL", "cs.AI", "cs.LG"]
@@ -58,7 +55,6 @@ def test_seed_sections_order_and_numbering(seed):
     assert seed.warnings == []
 
 
-@needs_shared
 def test_seed_multi_paragraph_abstracts(seed):
     multi = {p.arxiv_id: p.abstract.split("\n") for p in seed.papers if "\n" in p.abstract}
     assert sorted(multi) == ["2601.16411", "2601.16531", "2601.16713", "2601.16834", "2601.16849",
@@ -72,7 +68,6 @@ def test_seed_multi_paragraph_abstracts(seed):
     assert multi["2601.16713"][1].startswith("We also show that our CRNN achieves")
 
 
-@needs_shared
 def test_seed_latex_is_verbatim(seed):
     by_id = {p.arxiv_id: p for p in seed.papers}
     assert ("we propose \\textbf{\\model}, a novel RES framework integrating \\textbf{E}ntropy-"
@@ -145,9 +140,8 @@ def test_utf16_with_bom_reads_like_utf8():
 # --------------------------------------------------------------------------- synthetic faults
 
 
-@needs_shared
 def test_abstract_lines_that_look_like_labels_stay_in_the_abstract():
-    (paper,) = parse_digest(SHARED / "synthetic" / "22-abstract-lines-that-look-like-labels.md").papers
+    (paper,) = parse_digest(shared("synthetic", "22-abstract-lines-that-look-like-labels.md")).papers
     assert paper.fields["method"] == "问卷调查加模型对比。"
     assert paper.fields["tldr"].startswith("比较外科医生与计算机视觉模型")
     assert paper.abstract == (
@@ -161,9 +155,8 @@ def test_abstract_lines_that_look_like_labels_stay_in_the_abstract():
     assert paper.category == "eess.IV"
 
 
-@needs_shared
 def test_refusal_text_is_kept_and_marked():
-    first, second = parse_digest(SHARED / "synthetic" / "06-compliance-refusal.md").papers
+    first, second = parse_digest(shared("synthetic", "06-compliance-refusal.md")).papers
     refusal = "This content has not passed the compliance test and has been hidden."
     assert first.fields == dict.fromkeys(SUMMARY_FIELDS, refusal)
     assert all(first.source_problems[f].startswith("refusal text") for f in SUMMARY_FIELDS)
@@ -171,9 +164,8 @@ def test_refusal_text_is_kept_and_marked():
     assert second.fields["motivation"] == "研究内容审核系统的公平性。"
 
 
-@needs_shared
 def test_unfilled_templates_and_na():
-    digest = parse_digest(SHARED / "synthetic" / "21-unrendered-template-placeholders.md")
+    digest = parse_digest(shared("synthetic", "21-unrendered-template-placeholders.md"))
     first, second = digest.papers
     assert first.url == "http://arxiv.org/pdf/2501.90091v1" and first.arxiv_id == "2501.90091"
     assert first.fields["tldr"] == "{tldr}"
@@ -190,9 +182,8 @@ def test_unfilled_templates_and_na():
     assert sum("no Abstract field" in m for m in _messages(digest)) == 2
 
 
-@needs_shared
 def test_duplicates_keep_the_first_and_warn_with_lines():
-    digest = parse_digest(SHARED / "synthetic" / "18-duplicate-paper-different-ai-text.md")
+    digest = parse_digest(shared("synthetic", "18-duplicate-paper-different-ai-text.md"))
     assert [(p.arxiv_id, p.index) for p in digest.papers] == [("2501.90041", 1), ("2501.90042", 2)]
     assert digest.papers[0].fields["tldr"].startswith("结合姿态回归与粒子滤波")
     dups = [w for w in digest.warnings if "duplicate" in w.message]
@@ -214,8 +205,8 @@ def test_duplicate_across_sections_and_versions():
 
 @pytest.mark.parametrize("path", [
     HERE / "no-new-papers.md",
-    SHARED / "synthetic" / "05-empty-day-toc-only.md",
-    SHARED / "real" / "xmkxabc__daily-arXiv-ai-enhanced__2025-06-18.md",
+    SHARED_DATA / "synthetic" / "05-empty-day-toc-only.md",
+    SHARED_DATA / "real" / "xmkxabc__daily-arXiv-ai-enhanced__2025-06-18.md",
 ])
 def test_empty_day_is_a_valid_empty_digest(path):
     if not path.exists():

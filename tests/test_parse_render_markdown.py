@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from support.paths import SHARED_DATA, shared
 from support.requirements import missing
 
 from pipeline.models import Digest, Paper
@@ -10,19 +11,15 @@ from pipeline.output.markdown import render_markdown
 from pipeline.parse import parse_digest
 
 HERE = Path(__file__).resolve().parent / "data" / "parse"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="shared data not available")
 
 
-@needs_shared
 def test_seed_round_trip_is_byte_identical():
-    source = (SHARED / "seed-digest.md").read_text(encoding="utf-8")
-    assert render_markdown(parse_digest(SHARED / "seed-digest.md")) == source
+    source = (shared("seed-digest.md")).read_text(encoding="utf-8")
+    assert render_markdown(parse_digest(shared("seed-digest.md"))) == source
 
 
-@needs_shared
 def test_empty_day_renders_the_upstream_empty_template():
-    path = SHARED / "synthetic" / "05-empty-day-toc-only.md"
+    path = shared("synthetic", "05-empty-day-toc-only.md")
     assert render_markdown(parse_digest(path)) == path.read_text(encoding="utf-8")
 
 
@@ -35,9 +32,9 @@ def _reparse(tmp_path: Path, text: str) -> Digest:
 @pytest.mark.parametrize("path", [
     HERE / "bold-blockquote-labels.md", HERE / "task-hard-wrapped.md", HERE / "astro-background-data.md",
     HERE / "crlf-bom.md", HERE / "variants.jsonl",
-    SHARED / "real" / "ZL-Asica__daily-arXiv-digest__2025-04-26.md",
-    SHARED / "real" / "sanghyun-son__daily-arXiv-ai-enhanced__2025-08-21_AI_enhanced_Korean.jsonl",
-    SHARED / "synthetic" / "22-abstract-lines-that-look-like-labels.md",
+    SHARED_DATA / "real" / "ZL-Asica__daily-arXiv-digest__2025-04-26.md",
+    SHARED_DATA / "real" / "sanghyun-son__daily-arXiv-ai-enhanced__2025-08-21_AI_enhanced_Korean.jsonl",
+    SHARED_DATA / "synthetic" / "22-abstract-lines-that-look-like-labels.md",
 ])
 def test_render_then_parse_keeps_every_template_field(tmp_path, path):
     if not path.exists():

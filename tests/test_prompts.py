@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.paths import REPO
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from pipeline.prompts import load_prompt
 
-REPO = Path(__file__).resolve().parents[1]
 PLAIN_JINJA = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.paths import SEED, shared
 
 from support.eval_config import write_config
 
@@ -25,12 +26,9 @@ from pipeline.llm.retry import RetryPolicy
 from pipeline.models import Digest, Paper, PaperDocument
 from pipeline.parse import parse_digest
 from pipeline.runner import RunResult, run_digest
-from pipeline.validate.checks import check_generated, check_translation
+from pipeline.validate import check_generated, check_translation
 from pipeline.validate.document import revalidate
 
-REPO = Path(__file__).resolve().parents[1]
-SEED = REPO / "samples" / "seed-digest.md"
-FALLBACKS = REPO.parent / "shared" / "data" / "synthetic" / "01-all-placeholder-fallbacks.jsonl"
 PAPER = "2601.16302"  # FeTTL; its Chinese result holds "p值<0.002"
 
 
@@ -152,9 +150,8 @@ def test_summary_with_invented_numbers_is_reasked(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- generated fields
 
-@pytest.mark.skipif(not FALLBACKS.is_file(), reason="shared synthetic data not present")
 def test_failed_source_fields_are_generated_from_the_abstract(tmp_path: Path) -> None:
-    result, provider = _run(tmp_path, parse_digest(FALLBACKS), template_responder)
+    result, provider = _run(tmp_path, parse_digest(shared("synthetic", "01-all-placeholder-fallbacks.jsonl")), template_responder)
     assert result.summary.status_counts == {"ok": 0, "repaired": 4, "failed": 0}
     doc = _doc(result, "2501.90001")  # every field "... failed" / "... unavailable"
     for name in ("tldr", "motivation", "method", "result", "conclusion"):

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from support.paths import SEED, shared
 from support.requirements import missing
 
 from pipeline.cache import MemoryCacheStore
@@ -17,7 +18,6 @@ from pipeline.llm.retry import RetryPolicy
 from pipeline.prompts import PromptTemplate, load_prompt
 from pipeline.stages.caller import MAX_TOKENS_CAP, ModelCaller
 
-SYNTHETIC = Path(__file__).resolve().parents[2] / "shared" / "data" / "synthetic"
 
 LATEX_07 = {
     "tldr": r"We prove an $\mathcal{O}(\sqrt{T})$ regret bound for the $\epsilon$-greedy variant.",
@@ -43,10 +43,7 @@ FENCED_17 = {
 
 
 def synthetic(name: str) -> str:
-    path = SYNTHETIC / name
-    if not path.is_file():
-        missing(f"shared data not found at {path}")
-    return path.read_text(encoding="utf-8")
+    return shared("synthetic", name).read_text(encoding="utf-8")
 
 
 def json_reply(raw: str, key: str, finish_reason: str = "stop"):
@@ -239,12 +236,11 @@ def test_unrecoverable_reply_gives_empty_text_and_the_reason_never_an_exception(
     assert events.count("reasked") == 2
 
 
-def test_unusable_translation_fails_validation_with_a_clear_schema_issue(tmp_path: Path) -> None:
+def test_unusable_translation_fails_validation_with_a_clear_schema_issue(tmp_path: Path, fake_provider) -> None:
     from support.eval_config import write_config
     from support.pipeline_responder import json_prompt_files
 
     from pipeline.app import RunOptions, execute_run
-    from pipeline.llm.base import register_provider
     from pipeline.llm.fake import template_responder
 
     def broken_method(request: LLMRequest) -> str:
@@ -252,9 +248,8 @@ def test_unusable_translation_fails_validation_with_a_clear_schema_issue(tmp_pat
             return '{"translation": "We pro'  # a reply cut mid-JSON, every time
         return template_responder(request)
 
-    register_provider("fake-broken-json", lambda settings: FakeProvider(responder=broken_method))
-    config = write_config(tmp_path, provider="fake-broken-json", prompts=json_prompt_files())
-    result = execute_run(REPO_SEED, RunOptions(config=config, ids=["2601.16302"], no_cache=True))
+    config = write_config(tmp_path, provider=fake_provider(broken_method), prompts=json_prompt_files())
+    result = execute_run(SEED, RunOptions(config=config, ids=["2601.16302"], no_cache=True))
     (doc,) = result.documents
     assert doc.validation.status == "failed" and doc.translation.method == ""
     (issue,) = [i for i in doc.validation.issues if i.field == "translation.method" and i.severity == "error"]
@@ -264,4 +259,3 @@ def test_unusable_translation_fails_validation_with_a_clear_schema_issue(tmp_pat
     assert result.events.count("reasked", "translate") == 2 * 2  # 3 answers to the prompt, 3 to the repair prompt
 
 
-REPO_SEED = Path(__file__).resolve().parents[1] / "samples" / "seed-digest.md"

@@ -12,22 +12,18 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from support.cli import run_cli
+from support.paths import CONFIG, SEED
 
 from pipeline.app import RunOptions, execute_rerun
-from pipeline.cli import app
 from pipeline.events import Event
-from pipeline.llm.base import register_provider
 from pipeline.models import PaperDocument
 from pipeline.parse import parse_digest
 from pipeline.rerun import forced_stages
 from support.eval_config import write_config
 
-REPO = Path(__file__).resolve().parents[1]
-SEED = REPO / "samples" / "seed-digest.md"
 PAPER = "2601.16302"  # FeTTL: five Chinese fields, so five translate calls
 IDS = ["2601.16272", PAPER, "2601.16333", "2601.16378", "2601.16394"]
-runner = CliRunner()
 
 
 def _json(path: Path) -> dict:
@@ -48,13 +44,13 @@ def config(tmp_path: Path) -> Path:
 @pytest.fixture
 def out(config: Path, tmp_path: Path) -> Path:
     """A finished run of IDS (in input order) in tmp_path/out/seed-digest."""
-    result = runner.invoke(app, ["run", str(SEED), "--config", str(config), "--ids", ",".join(IDS)])
+    result = run_cli("run", str(SEED), "--config", str(config), "--ids", ",".join(IDS))
     assert result.exit_code == 0, result.output
     return tmp_path / "out" / "seed-digest"
 
 
 def _rerun(config: Path, *args: str, paper: str = PAPER):
-    return runner.invoke(app, ["rerun", paper, "--digest", str(SEED), "--config", str(config), *args])
+    return run_cli("rerun", paper, "--digest", str(SEED), "--config", str(config), *args)
 
 
 def _rerun_events(config: Path, from_stage: str | None, paper: str = PAPER):
@@ -130,11 +126,11 @@ def test_without_from_stage_everything_comes_from_the_cache(config: Path, out: P
     assert {n for n in before if before[n] != after[n]} <= {f"papers/{PAPER}.json", "digest.json", "run.json"}
 
 
-def test_from_validate_rechecks_without_building_a_provider(config: Path, out: Path) -> None:
+def test_from_validate_rechecks_without_building_a_provider(config: Path, out: Path, fake_provider) -> None:
     def no_provider(settings: dict) -> None:
         raise AssertionError("rerun --from-stage validate built a provider")
 
-    register_provider("fake-broken", no_provider)
+    fake_provider(name="fake-broken", factory=no_provider)
     paper = out / "papers" / f"{PAPER}.json"
     doc = _json(paper)
     doc["translation"]["tldr"] = "这是一个没有翻译的句子，模型把中文原样返回了。"  # Chinese left in the output
@@ -158,7 +154,7 @@ def test_from_validate_rechecks_without_building_a_provider(config: Path, out: P
 def test_a_paper_the_run_did_not_select_is_inserted_in_input_order(config: Path, tmp_path: Path) -> None:
     skipped = "2601.16333"
     ids = [i for i in IDS if i != skipped]
-    assert runner.invoke(app, ["run", str(SEED), "--config", str(config), "--ids", ",".join(ids)]).exit_code == 0
+    assert run_cli("run", str(SEED), "--config", str(config), "--ids", ",".join(ids)).exit_code == 0
     out = tmp_path / "out" / "seed-digest"
     result = _rerun(config, paper=f"arXiv:{skipped}v2")
     assert result.exit_code == 0, result.output
@@ -200,21 +196,17 @@ def test_json_output(config: Path, out: Path) -> None:
 
 
 def test_rerun_with_another_digest_than_the_run_was_made_from_is_refused(repo: Path, tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
-    from pipeline.cli import app
-
     other = tmp_path / "elsewhere" / "seed-digest.jsonl"
     other.parent.mkdir()
-    common = ["--config", str(repo / "config.yaml"), "--provider", "fake", "--out", str(tmp_path / "out"),
+    common = ["--config", CONFIG, "--provider", "fake", "--out", str(tmp_path / "out"),
               "--cache-dir", str(tmp_path / "cache")]
-    first = CliRunner().invoke(app, ["run", str(repo / "samples" / "seed-digest.md"), "--limit", "2", *common])
+    first = run_cli("run", SEED, "--limit", "2", *common)
     assert first.exit_code == 0, first.output
     other.write_text('{"id": "2601.16272", "title": "T", "authors": ["A"], "categories": ["cs.CV"], '
                      '"summary": "An abstract.", "abs": "https://arxiv.org/abs/2601.16272", "AI": {}}\n',
                      encoding="utf-8")
     before = (tmp_path / "out" / "seed-digest" / "digest.json").read_bytes()
-    result = CliRunner().invoke(app, ["rerun", "2601.16272", "--digest", str(other), *common])
+    result = run_cli("rerun", "2601.16272", "--digest", str(other), *common)
     assert result.exit_code == 2
     assert "seed-digest.md" in result.stderr and "--digest" in result.stderr
     assert (tmp_path / "out" / "seed-digest" / "digest.json").read_bytes() == before

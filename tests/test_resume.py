@@ -16,12 +16,11 @@ import time
 from pathlib import Path
 
 import pytest
+from support.paths import REPO, SEED
 
 from pipeline.models import PaperDocument
 from support.eval_config import write_config
 
-REPO = Path(__file__).resolve().parents[1]
-SEED = REPO / "samples" / "seed-digest.md"
 PAPERS = 30
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")

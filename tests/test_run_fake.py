@@ -7,24 +7,22 @@ import re
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from support.paths import CONFIG, SEED, shared
+from support.cli import run_cli
 
-from pipeline.cli import app
-from pipeline.llm.base import LLMRequest, register_provider
-from pipeline.llm.fake import FakeProvider, template_responder
+from pipeline.llm.base import LLMRequest
+from pipeline.llm.fake import template_responder
 
 CJK = re.compile(r"[\u3400-\u9fff]")
-runner = CliRunner()
 
 
-def _run(repo: Path, tmp_path: Path, *args: str):
-    return runner.invoke(app, ["run", str(repo / "samples" / "seed-digest.md"), "--config", str(repo / "config.yaml"),
-                               "--provider", "fake", "--out", str(tmp_path / "out"),
-                               "--cache-dir", str(tmp_path / "cache"), *args])
+def _fake(tmp_path: Path) -> tuple:
+    """Options of a fake-provider run writing into ``tmp_path``."""
+    return ("--config", CONFIG, "--provider", "fake", "--out", tmp_path / "out", "--cache-dir", tmp_path / "cache")
 
 
-def test_full_sample_run_then_warm_rerun(repo: Path, tmp_path: Path) -> None:
-    first = _run(repo, tmp_path)
+def test_full_sample_run_then_warm_rerun(tmp_path: Path) -> None:
+    first = run_cli("run", SEED, *_fake(tmp_path))
     assert first.exit_code == 0, first.output
     out = tmp_path / "out" / "seed-digest"
     papers = sorted((out / "papers").glob("*.json"))
@@ -44,7 +42,7 @@ def test_full_sample_run_then_warm_rerun(repo: Path, tmp_path: Path) -> None:
     english_md = (out / "digest.en.md").read_text(encoding="utf-8")
     assert english_md.count("### [") == 129 and not CJK.search(english_md.split("Abstract:")[0])
 
-    second = _run(repo, tmp_path)
+    second = run_cli("run", SEED, *_fake(tmp_path))
     assert second.exit_code == 0, second.output
     rerun = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert rerun["model_calls"] == 0 and rerun["cache_hits"] == run["model_calls"]
@@ -57,16 +55,9 @@ def _echo_chinese(request: LLMRequest) -> str:
     return template_responder(request)
 
 
-def test_echoed_chinese_is_reasked_then_reported_failed(repo: Path, tmp_path: Path) -> None:
-    register_provider("fake-echo", lambda settings: FakeProvider(responder=_echo_chinese))
-    result = _run(repo, tmp_path, "--provider", "fake-echo", "--ids", "2601.16272,2601.16302",
-                  "--set", "providers.fake-echo.stages.translate.model=m",
-                  "--set", "providers.fake-echo.stages.translate.prompt=translate-chat",
-                  "--set", "providers.fake-echo.stages.translate.repair_prompt=translate-chat-repair",
-                  "--set", "providers.fake-echo.stages.resummarize.model=m",
-                  "--set", "providers.fake-echo.stages.resummarize.prompt=resummarize-chat",
-                  "--set", "providers.fake-echo.stages.generate.model=m",
-                  "--set", "providers.fake-echo.stages.generate.prompt=generate-chat")
+def test_echoed_chinese_is_reasked_then_reported_failed(tmp_path: Path, fake_provider) -> None:
+    echo = fake_provider(_echo_chinese)  # registered with the fake provider's default stages
+    result = run_cli("run", SEED, *_fake(tmp_path), "--provider", echo, "--ids", "2601.16272,2601.16302")
     assert result.exit_code == 1, result.output
     doc = json.loads((tmp_path / "out" / "seed-digest" / "papers" / "2601.16302.json").read_text(encoding="utf-8"))
     assert doc["validation"]["status"] == "failed"
@@ -77,29 +68,29 @@ def test_echoed_chinese_is_reasked_then_reported_failed(repo: Path, tmp_path: Pa
     assert other["validation"]["status"] == "ok"
 
 
-def test_missing_digest_is_one_line_exit_2_and_writes_nothing(repo: Path, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["run", str(tmp_path / "nope.md"), "--config", str(repo / "config.yaml"),
-                                 "--provider", "fake", "--out", str(tmp_path / "out")])
+def test_missing_digest_is_one_line_exit_2_and_writes_nothing(tmp_path: Path) -> None:
+    result = run_cli("run", str(tmp_path / "nope.md"), "--config", CONFIG,
+                                 "--provider", "fake", "--out", str(tmp_path / "out"))
     assert result.exit_code == 2
     assert "nope.md" in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
 
 
-def test_bad_config_value_is_exit_2_before_any_call(repo: Path, tmp_path: Path) -> None:
-    result = _run(repo, tmp_path, "--set", "validation.max_repairs=-1")
+def test_bad_config_value_is_exit_2_before_any_call(tmp_path: Path) -> None:
+    result = run_cli("run", SEED, *_fake(tmp_path), "--set", "validation.max_repairs=-1")
     assert result.exit_code == 2
     assert "max_repairs" in result.stderr
     assert not (tmp_path / "out").exists()
 
 
-def test_unknown_id_is_exit_2(repo: Path, tmp_path: Path) -> None:
-    result = _run(repo, tmp_path, "--ids", "2601.99999")
+def test_unknown_id_is_exit_2(tmp_path: Path) -> None:
+    result = run_cli("run", SEED, *_fake(tmp_path), "--ids", "2601.99999")
     assert result.exit_code == 2 and "2601.99999" in result.stderr
 
 
-def test_limit_run_lists_every_paper_and_counts_only_the_processed(repo: Path, tmp_path: Path) -> None:
-    result = _run(repo, tmp_path, "--limit", "2")
+def test_limit_run_lists_every_paper_and_counts_only_the_processed(tmp_path: Path) -> None:
+    result = run_cli("run", SEED, *_fake(tmp_path), "--limit", "2")
     assert result.exit_code == 0, result.output
     out = tmp_path / "out" / "seed-digest"
     digest = json.loads((out / "digest.json").read_text(encoding="utf-8"))
@@ -115,11 +106,11 @@ def test_limit_run_lists_every_paper_and_counts_only_the_processed(repo: Path, t
     assert "not selected" in result.stderr
 
 
-def test_ids_run_after_a_full_run_keeps_the_other_papers_in_the_aggregates(repo: Path, tmp_path: Path) -> None:
-    assert _run(repo, tmp_path).exit_code == 0
+def test_ids_run_after_a_full_run_keeps_the_other_papers_in_the_aggregates(tmp_path: Path) -> None:
+    assert run_cli("run", SEED, *_fake(tmp_path)).exit_code == 0
     out = tmp_path / "out" / "seed-digest"
     before = json.loads((out / "digest.json").read_text(encoding="utf-8"))
-    again = _run(repo, tmp_path, "--ids", "2601.16302")
+    again = run_cli("run", SEED, *_fake(tmp_path), "--ids", "2601.16302")
     assert again.exit_code == 0, again.output
     after = json.loads((out / "digest.json").read_text(encoding="utf-8"))
     assert [p["arxiv_id"] for p in after["papers"]] == [p["arxiv_id"] for p in before["papers"]]
@@ -130,15 +121,14 @@ def test_ids_run_after_a_full_run_keeps_the_other_papers_in_the_aggregates(repo:
     assert (out / "digest.en.md").read_text(encoding="utf-8").count("### [") == 129
 
 
-def test_a_record_that_is_not_a_paper_is_reported_and_the_run_exits_1(repo: Path, tmp_path: Path) -> None:
-    real = repo.parent / "shared" / "data" / "real" / \
-        "dw-dengwei__daily-arXiv-ai-enhanced__2026-05-21_AI_enhanced_Chinese.jsonl"
+def test_a_record_that_is_not_a_paper_is_reported_and_the_run_exits_1(tmp_path: Path) -> None:
+    real = shared("real", "dw-dengwei__daily-arXiv-ai-enhanced__2026-05-21_AI_enhanced_Chinese.jsonl")
     lines = real.read_text(encoding="utf-8").splitlines()[:2]
     bad = json.loads(lines[0]) | {"id": "not-an-id"}
     digest = tmp_path / "day.jsonl"
     digest.write_text("\n".join([lines[0], json.dumps(bad, ensure_ascii=False), lines[1]]) + "\n", encoding="utf-8")
-    result = runner.invoke(app, ["run", str(digest), "--config", str(repo / "config.yaml"), "--provider", "fake",
-                                 "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")])
+    result = run_cli("run", str(digest), "--config", CONFIG, "--provider", "fake",
+                                 "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"))
     assert result.exit_code == 1, result.output
     assert "line 2: record skipped: not an arXiv identifier: 'not-an-id'" in result.stderr
     assert "error: day.jsonl: 1 record(s) could not be read as a paper" in result.stderr
@@ -146,11 +136,11 @@ def test_a_record_that_is_not_a_paper_is_reported_and_the_run_exits_1(repo: Path
     assert run["records_skipped"] == 1 and run["status_counts"]["ok"] + run["status_counts"]["repaired"] == 2
 
 
-def test_an_unreadable_earlier_paper_file_is_named_and_the_run_exits_1(repo: Path, tmp_path: Path) -> None:
-    assert _run(repo, tmp_path, "--limit", "3").exit_code == 0
+def test_an_unreadable_earlier_paper_file_is_named_and_the_run_exits_1(tmp_path: Path) -> None:
+    assert run_cli("run", SEED, *_fake(tmp_path), "--limit", "3").exit_code == 0
     out = tmp_path / "out" / "seed-digest"
     (out / "papers" / "2601.16272.json").write_text("{bad", encoding="utf-8")
-    again = _run(repo, tmp_path, "--ids", "2601.16302")
+    again = run_cli("run", SEED, *_fake(tmp_path), "--ids", "2601.16302")
     assert again.exit_code == 1, again.output
     assert "2601.16272.json: not valid JSON" in again.stderr
     entry = json.loads((out / "digest.json").read_text(encoding="utf-8"))["papers"][0]
@@ -160,29 +150,29 @@ def test_an_unreadable_earlier_paper_file_is_named_and_the_run_exits_1(repo: Pat
     assert run["outputs_unreadable"] == 1 and run["carried_over"] == 1  # 2601.16333 from the --limit run
 
 
-def test_ids_option_is_repeatable(repo: Path, tmp_path: Path) -> None:
-    result = _run(repo, tmp_path, "--ids", "2601.16302", "--ids", "2601.16428,arXiv:2601.16302v2", "--json")
+def test_ids_option_is_repeatable(tmp_path: Path) -> None:
+    result = run_cli("run", SEED, *_fake(tmp_path), "--ids", "2601.16302", "--ids", "2601.16428,arXiv:2601.16302v2", "--json")
     assert result.exit_code == 0, result.output
     processed = sorted(p.stem for p in (tmp_path / "out" / "seed-digest" / "papers").glob("*.json"))
     assert processed == ["2601.16302", "2601.16428"]
 
 
-def test_a_dead_endpoint_is_explained_in_the_summary(repo: Path, tmp_path: Path,
+def test_a_dead_endpoint_is_explained_in_the_summary(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "test-key")
-    result = runner.invoke(app, ["run", str(repo / "samples" / "seed-digest.md"), "--config", str(repo / "config.yaml"),
+    result = run_cli("run", SEED, "--config", CONFIG,
                                  "--provider", "openai", "--base-url", "http://127.0.0.1:9/v1", "--limit", "1",
                                  "--set", "retry.max_attempts=1", "--out", str(tmp_path / "out"),
-                                 "--cache-dir", str(tmp_path / "cache")])
+                                 "--cache-dir", str(tmp_path / "cache"))
     assert result.exit_code == 1, result.output
     assert "failed because the provider did not answer, e.g.: provider openai: connection to " \
            "http://127.0.0.1:9/v1 failed" in result.stderr
 
 
-def test_an_unknown_local_model_stops_the_run_before_any_call(repo: Path, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["run", str(repo / "samples" / "seed-digest.md"), "--config", str(repo / "config.yaml"),
+def test_an_unknown_local_model_stops_the_run_before_any_call(tmp_path: Path) -> None:
+    result = run_cli("run", SEED, "--config", CONFIG,
                                  "--set", "stages.resummarize.model=nosuchmodel", "--limit", "1",
-                                 "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")])
+                                 "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"))
     assert result.exit_code == 2, result.output
     assert "nosuchmodel" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()

@@ -7,11 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
+from support.cli import run_cli
+from support.paths import CONFIG, SEED
 from support.requirements import require_module
-from typer.testing import CliRunner
 
 require_module("llama_cpp")
-from pipeline.cli import app  # noqa: E402
 
 pytestmark = pytest.mark.slow
 CJK = re.compile(r"[\u3400-\u9fff]")
@@ -19,9 +19,9 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 
 def test_two_papers_with_the_embedded_models(repo: Path, tmp_path: Path) -> None:
     ids = "2601.16272,2601.16302"
-    args = ["run", str(repo / "samples" / "seed-digest.md"), "--config", str(repo / "config.yaml"),
+    args = ["run", SEED, "--config", CONFIG,
             "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"), "--ids", ids]
-    first = CliRunner().invoke(app, args)
+    first = run_cli(*args)
     assert first.exit_code in (0, 1), first.output  # 1 = demo-grade model failed a check, still all written
     out = tmp_path / "out" / "seed-digest"
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
@@ -36,6 +36,6 @@ def test_two_papers_with_the_embedded_models(repo: Path, tmp_path: Path) -> None
             if CJK.search(text):  # Chinese left over must be reported, never passed silently
                 assert doc["validation"]["status"] == "failed"
                 assert (f"translation.{field}", "residual_cjk") in issues
-    second = CliRunner().invoke(app, args)
+    second = run_cli(*args)
     assert second.exit_code == first.exit_code
     assert json.loads((out / "run.json").read_text(encoding="utf-8"))["model_calls"] == 0

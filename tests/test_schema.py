@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from typer.testing import CliRunner
+from support.cli import run_cli
 
-from pipeline.cli import app
 from pipeline.models import PaperDocument
 
 
@@ -17,7 +16,7 @@ def test_repo_schema_is_generated_from_the_models(repo: Path) -> None:
 
 
 def test_schema_command_writes_the_schema(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["schema", "-o", str(tmp_path / "s.json")])
+    result = run_cli("schema", "-o", str(tmp_path / "s.json"))
     assert result.exit_code == 0
     schema = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
     assert schema["title"] == "PaperDocument"

@@ -7,21 +7,17 @@ import json
 from pathlib import Path
 
 import pytest
+from support.cli import run_cli
+from support.paths import CONFIG, SEED, shared
 import yaml
-from typer.testing import CliRunner
 
 from support.eval_config import write_config
 
-from pipeline.cli import app
 from pipeline.models import PaperDocument
 from pipeline.validate.document import revalidate
 
-REPO = Path(__file__).resolve().parents[1]
-SEED = REPO / "samples" / "seed-digest.md"
-FALLBACKS = REPO.parent / "shared" / "data" / "synthetic" / "01-all-placeholder-fallbacks.jsonl"
 IDS = "2601.16272,2601.16302,2601.16333,2601.16378"
 EDITED = "2601.16302"
-runner = CliRunner()
 
 
 @pytest.fixture
@@ -31,14 +27,14 @@ def config(tmp_path: Path) -> Path:
 
 
 def _run(config: Path, out: Path, digest: Path, *args: str) -> Path:
-    result = runner.invoke(app, ["run", str(digest), "--config", str(config), "--out", str(out), *args])
+    result = run_cli("run", str(digest), "--config", str(config), "--out", str(out), *args)
     assert result.exit_code == 0, result.output
     stem = digest.name.removesuffix(".md").removesuffix(".jsonl")
     return out / stem
 
 
 def _validate(*args: str):
-    return runner.invoke(app, ["validate", *args])
+    return run_cli("validate", *args)
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -51,9 +47,8 @@ def _load(path: Path) -> dict:
 
 def test_run_then_revalidate_every_document_is_identical(config: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    folders = [_run(config, out, SEED)]
-    if FALLBACKS.is_file():  # every source field a failure placeholder: all generated from the abstract
-        folders.append(_run(config, out, FALLBACKS))
+    # the sample, and a day whose every source field is a failure placeholder (all generated)
+    folders = [_run(config, out, SEED), _run(config, out, shared("synthetic", "01-all-placeholder-fallbacks.jsonl"))]
     checked = 0
     for folder in folders:
         for path in sorted((folder / "papers").glob("*.json")):
@@ -181,9 +176,9 @@ def test_a_path_that_is_not_an_output_is_exit_2(tmp_path: Path, make: str) -> No
     assert "Traceback" not in result.stderr
 
 
-def test_run_summary_table_shows_failures_before_and_after_repair(config: Path, tmp_path: Path) -> None:
-    register = __import__("pipeline.llm.base", fromlist=["register_provider"]).register_provider
-    from pipeline.llm.fake import FakeProvider, template_responder
+def test_run_summary_table_shows_failures_before_and_after_repair(config: Path, tmp_path: Path,
+                                                                  fake_provider) -> None:
+    from pipeline.llm.fake import template_responder
 
     def echo_once(request):
         if request.tags.get("paper") == EDITED and request.tags.get("field") == "method" \
@@ -191,13 +186,11 @@ def test_run_summary_table_shows_failures_before_and_after_repair(config: Path, 
             return str(request.variables["source"])
         return template_responder(request)
 
-    register("fake-echo-once", lambda settings: FakeProvider(responder=echo_once))
     data = yaml.safe_load(config.read_text(encoding="utf-8"))
-    data["providers"]["fake-echo-once"] = data["providers"]["fake"]
-    data["provider"] = "fake-echo-once"
+    data["provider"] = fake_provider(echo_once)  # with the fake provider's default stages
     config.write_text(yaml.safe_dump(data), encoding="utf-8")
-    result = runner.invoke(app, ["run", str(SEED), "--config", str(config), "--out", str(tmp_path / "out"),
-                                 "--ids", EDITED])
+    result = run_cli("run", str(SEED), "--config", str(config), "--out", str(tmp_path / "out"),
+                                 "--ids", EDITED)
     assert result.exit_code == 0, result.output
     assert "first -> final" in result.stderr
     assert "residual_cjk" in result.stderr and "1 -> 0" in result.stderr
@@ -207,12 +200,10 @@ def test_run_summary_table_shows_failures_before_and_after_repair(config: Path, 
 
 
 def test_validate_accepts_the_output_of_an_empty_day(repo: Path, tmp_path: Path) -> None:
-    from pipeline.cli import app
-
-    empty = repo.parent / "shared" / "data" / "synthetic" / "05-empty-day-toc-only.md"
-    ran = runner.invoke(app, ["run", str(empty), "--config", str(repo / "config.yaml"), "--provider", "fake",
-                              "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")])
+    empty = shared("synthetic", "05-empty-day-toc-only.md")
+    ran = run_cli("run", str(empty), "--config", CONFIG, "--provider", "fake",
+                              "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"))
     assert ran.exit_code == 0, ran.output
-    checked = runner.invoke(app, ["validate", str(tmp_path / "out" / "05-empty-day-toc-only")])
+    checked = run_cli("validate", str(tmp_path / "out" / "05-empty-day-toc-only"))
     assert checked.exit_code == 0, checked.output
     assert "validated 0 paper(s)" in checked.stdout + checked.stderr

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 import pytest
+from support.paths import shared
 from support.requirements import missing
 
 from pipeline.validate import check_summary, check_translation
@@ -26,7 +27,6 @@ from pipeline.validate.checks import (
 
 DATA = Path(__file__).parent / "data" / "validate"
 SYNTHETIC_NAME = "10-wrong-language-and-bad-translations.json"
-SHARED_SYNTHETIC = Path(__file__).resolve().parents[2] / "shared" / "data" / "synthetic" / SYNTHETIC_NAME
 
 #: The check that must flag each kind of bad reply (with an error); other checks may fire too.
 EXPECTED_CHECK = {
@@ -60,9 +60,7 @@ def _good_cases() -> list:
 
 
 def test_synthetic_copy_is_current() -> None:
-    if not SHARED_SYNTHETIC.is_file():
-        missing("shared data folder not present")
-    assert json.loads(SHARED_SYNTHETIC.read_text(encoding="utf-8")) == _synthetic()
+    assert json.loads(shared("synthetic", SYNTHETIC_NAME).read_text(encoding="utf-8")) == _synthetic()
 
 
 @pytest.mark.parametrize(("field", "source", "reply", "kind"), _bad_cases())

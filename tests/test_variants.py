@@ -7,19 +7,18 @@ import json
 from pathlib import Path
 
 import pytest
+from support.cli import run_cli
+from support.paths import REPO, SEED
 import yaml
-from typer.testing import CliRunner
 
 from pipeline.app import RunOptions, load_run_config
-from pipeline.cli import app
 from pipeline.config import ENV_PROVIDER, ENV_SET, load_config
 from pipeline.errors import ConfigError
 from pipeline.eval.variants import parse_variant_args, select_variants
-from pipeline.llm.base import register_provider
-from pipeline.llm.fake import FakeProvider
-from support.eval_config import REPO, variant_of, write_config
 
-runner = CliRunner()
+from pipeline.llm.fake import FakeProvider
+from support.eval_config import variant_of, write_config
+
 SUMMARY_B = variant_of("resummarize-chat", "resummarize-b", "VARIANT-B")
 VARIANTS = {
     "A": {"description": "as configured", "set": []},
@@ -117,11 +116,11 @@ def test_precedence_flag_over_set_over_env_over_file(config: Path) -> None:
     assert concurrency({ENV_SET: "run.timeout=7\nrun.concurrency=5"}) == (5, 7)  # newline-separated too
 
 
-def test_env_provider_is_below_the_provider_flag(tmp_path: Path) -> None:
+def test_env_provider_is_below_the_provider_flag(tmp_path: Path, fake_provider) -> None:
     path = write_config(tmp_path, provider="fake", providers={"fake": {}, "fake-two": {}})
     assert load_run_config(RunOptions(config=path), env={}).config.provider == "fake"
     env = {ENV_PROVIDER: "fake-two"}
-    register_provider("fake-two", lambda settings: FakeProvider(**settings))
+    fake_provider(name="fake-two")
     assert load_run_config(RunOptions(config=path), env=env).config.provider == "fake-two"
     assert load_run_config(RunOptions(config=path, provider="fake"), env=env).config.provider == "fake"
     # DIGEST_PIPELINE_SET is applied after DIGEST_PIPELINE_PROVIDER
@@ -169,13 +168,13 @@ def test_broken_prompts_anywhere_are_all_reported_at_once(tmp_path: Path) -> Non
     assert sum("also-missing" in p for p in problems) == 1
 
 
-def test_bad_prompt_in_a_variant_stops_eval_before_any_model_call(tmp_path: Path) -> None:
+def test_bad_prompt_in_a_variant_stops_eval_before_any_model_call(tmp_path: Path, fake_provider) -> None:
     seen = FakeProvider()
-    register_provider("fake-counting", lambda settings: seen)
-    path = write_config(tmp_path, provider="fake-counting", prompts={"translate-broken": BROKEN_PROMPT},
+    counting = fake_provider(factory=lambda settings: seen)
+    path = write_config(tmp_path, provider=counting, prompts={"translate-broken": BROKEN_PROMPT},
                         variants={"A": {"set": []}, "broken": {"set": ["stages.translate.prompt=translate-broken"]}})
-    result = runner.invoke(app, ["eval", str(REPO / "samples" / "seed-digest.md"), "--config", str(path),
-                                 "--sample", "2", "--variant", "A", "--variant", "base"])
+    result = run_cli("eval", SEED, "--config", str(path),
+                                 "--sample", "2", "--variant", "A", "--variant", "base")
     assert result.exit_code == 2, result.output
     assert "variant 'broken'" in result.stderr and "colour" in result.stderr and "titel" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -185,7 +184,7 @@ def test_bad_prompt_in_a_variant_stops_eval_before_any_model_call(tmp_path: Path
 
 def test_run_with_a_variant_and_env_override(tmp_path: Path, config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV_SET, "stages.resummarize.prompt=resummarize-b")
-    digest = str(REPO / "samples" / "seed-digest.md")
+    digest = SEED
     args = ["run", digest, "--config", str(config), "--ids", "2601.16302", "--out", str(tmp_path / "o")]
 
     def summary_prompt(result) -> str:
@@ -193,12 +192,12 @@ def test_run_with_a_variant_and_env_override(tmp_path: Path, config: Path, monke
         doc = json.loads((tmp_path / "o" / "seed-digest" / "papers" / "2601.16302.json").read_text(encoding="utf-8"))
         return doc["provenance"]["stages"]["resummarize"]["prompt"]
 
-    assert summary_prompt(runner.invoke(app, args)) == "resummarize-b"                      # env over file
-    assert summary_prompt(runner.invoke(app, [*args, "--set", "stages.resummarize.prompt=resummarize-chat"])) \
+    assert summary_prompt(run_cli(*args)) == "resummarize-b"                      # env over file
+    assert summary_prompt(run_cli(*args, "--set", "stages.resummarize.prompt=resummarize-chat")) \
         == "resummarize-chat"                                                                # --set over env
     monkeypatch.delenv(ENV_SET)
-    assert summary_prompt(runner.invoke(app, [*args, "--variant", "B"])) == "resummarize-b"  # run --variant
-    unknown = runner.invoke(app, [*args, "--variant", "Z"])
+    assert summary_prompt(run_cli(*args, "--variant", "B")) == "resummarize-b"  # run --variant
+    unknown = run_cli(*args, "--variant", "Z")
     assert unknown.exit_code == 2 and "no variant 'Z'" in unknown.stderr
 
 

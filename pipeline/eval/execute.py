@@ -3,14 +3,15 @@
 Outputs go to ``<out>/eval/<run-name>/``: ``<variant>/<digest-stem>/`` holds each variant's usual
 run outputs (papers, digest.json, run.json, digest.en.md); ``report.json`` and ``report.md`` the
 comparison. Everything is checked (config, every variant and prompt, the digest, the paper
-selection) before the first model call. Every variant uses the base config's cache and output root
-(a variant's own ``cache.*`` and ``run.out_dir`` are not used); variants whose provider and
-provider settings are equal share one provider instance, so a local model loads once.
+selection, every variant's models) before the first model call. Each variant runs through the one
+run path (:func:`pipeline.runner.run_digest`) inside one session (:mod:`pipeline.session`): every
+variant uses the base config's cache and output root (a variant's own ``cache.*`` and
+``run.out_dir`` are not used), and variants whose provider and provider settings are equal share
+one provider instance, so a local model loads once.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from collections.abc import Callable, Mapping
@@ -18,20 +19,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipeline.app import RunOptions, check_models, load_run_config, open_cache
-from pipeline.cache import CacheStore
+from pipeline.app import RunOptions, load_run_config
 from pipeline.config import LoadedVariant
 from pipeline.errors import ConfigError
 from pipeline.eval.compare import EvalReport, VariantRun, build_report
 from pipeline.eval.render import report_markdown
 from pipeline.eval.variants import parse_variant_args, select_variants
 from pipeline.events import Event, EventLog
-from pipeline.llm import create_provider
-from pipeline.llm.base import Provider
 from pipeline.models import Digest
 from pipeline.output.files import write_json_atomic, write_text_atomic
 from pipeline.parse import parse_digest
-from pipeline.runner import select_papers, run_digest
+from pipeline.runner import processed_only, run_digest, select_papers
+from pipeline.session import Session, open_session
 
 _RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -80,16 +79,10 @@ def execute_eval(digest_path: Path, options: EvalOptions, *, env: Mapping[str, s
         raise ConfigError("--name", [f"an eval named {run_name!r} already exists ({root}); "
                                      "pass another --name or delete that folder"])
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    cache = open_cache(base, options.run.no_cache)
-    providers: dict[str, Provider] = {}
-    try:
-        for variant in variants:  # every variant's models, before the first variant runs
-            check_models(_provider_for(variant, providers), variant.loaded)
-        runs = [_run_variant(v, digest, paper_ids, cache, providers, root, listener) for v in variants]
-    finally:
-        cache.close()
-        for provider in providers.values():
-            provider.close()
+    with open_session(base, no_cache=options.run.no_cache) as session:
+        for variant in variants:  # every variant's provider and models, before the first variant runs
+            session.provider(variant.loaded)
+        runs = [_run_variant(v, digest, paper_ids, session, root, listener) for v in variants]
     report = build_report(runs, run_name=run_name, digest=Path(digest_path).name, created_at=created,
                           selection=_selection(options, digest), papers=paper_ids,
                           out_dirs={r.variant.name: str(r.result.out_dir) for r in runs}, show_diff=options.show_diff)
@@ -119,26 +112,14 @@ def _check_options(options: EvalOptions) -> None:
         raise ConfigError("eval", problems)
 
 
-def _run_variant(variant: LoadedVariant, digest: Digest, paper_ids: list[str], cache: CacheStore,
-                 providers: dict[str, Provider], root: Path,
+def _run_variant(variant: LoadedVariant, digest: Digest, paper_ids: list[str], session: Session, root: Path,
                  listener: Callable[[str, Event], None] | None) -> VariantRun:
     config = variant.loaded.config
     events = EventLog(listener=(lambda e: listener(variant.name, e)) if listener else None)
-    result = run_digest(digest, variant.loaded, _provider_for(variant, providers), cache, out_root=root / variant.name,
-                        ids=paper_ids or None, limit=None if paper_ids else 0,
-                        concurrency=config.run.concurrency, events=events, whole_digest=False)
+    result = run_digest(digest, variant.loaded, session.provider(variant.loaded), session.cache,
+                        out_root=root / variant.name, ids=paper_ids or None, limit=None if paper_ids else 0,
+                        concurrency=config.run.concurrency, events=events, update=processed_only)
     return VariantRun(variant, result)
-
-
-def _provider_for(variant: LoadedVariant, providers: dict[str, Provider]) -> Provider:
-    """The variant's provider; variants on the same provider and settings share one (local
-    models load once)."""
-    config = variant.loaded.config
-    settings = config.provider_settings()
-    key = json.dumps([config.provider, settings], sort_keys=True, default=repr)
-    if key not in providers:
-        providers[key] = create_provider(config.provider, settings)
-    return providers[key]
 
 
 def _selection(options: EvalOptions, digest: Digest) -> dict[str, object]:

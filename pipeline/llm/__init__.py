@@ -7,13 +7,19 @@
 
 from pipeline.llm import fake as _fake  # noqa: F401  (registers "fake")
 from pipeline.llm.base import (
+    Capabilities,
     ChatMessage,
     LLMRequest,
     LLMResponse,
     Provider,
+    ProviderSettings,
     create_provider,
+    default_stages,
     provider_names,
+    provider_spec,
     register_provider,
+    settings_problems,
+    unregister_provider,
 )
 
 for _module in ("pipeline.llm.openai_provider", "pipeline.llm.local"):
@@ -22,5 +28,6 @@ for _module in ("pipeline.llm.openai_provider", "pipeline.llm.local"):
     except ImportError:  # pragma: no cover - module not present in a partial install
         pass
 
-__all__ = ["ChatMessage", "LLMRequest", "LLMResponse", "Provider", "create_provider",
-           "provider_names", "register_provider"]
+__all__ = ["Capabilities", "ChatMessage", "LLMRequest", "LLMResponse", "Provider", "ProviderSettings",
+           "create_provider", "default_stages", "provider_names", "provider_spec", "register_provider", "settings_problems",
+           "unregister_provider"]

@@ -2,16 +2,19 @@
 
 A provider turns an :class:`LLMRequest` (a rendered chat or completion prompt plus sampling
 parameters) into an :class:`LLMResponse` (text, finish reason, token usage). Providers are
-registered by name (:func:`register_provider`) and built from config (:func:`create_provider`),
-so the fake provider used by tests runs through exactly the same stage code as the real ones.
+registered by name with a settings model and capabilities (:func:`register_provider`) and built
+from config (:func:`create_provider`), so the fake provider used by tests runs through exactly
+the same stage code as the real ones.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pipeline.errors import ConfigError
 
@@ -99,23 +102,125 @@ class Provider(abc.ABC):
         """Release resources (HTTP clients, model weights)."""
 
 
+class ProviderSettings(BaseModel):
+    """Base of a provider's settings model (``providers.<name>.settings`` in the config): unknown
+    keys are errors. Each provider declares its own subclass next to its code."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+
+class OpenSettings(BaseModel):
+    """Settings of a provider registered without a settings model: any keys, passed as given."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider can do, read instead of ``if provider == ...`` branches.
+
+    ``remote``: calls leave this machine (a server knows its models: they are not checked before
+    the run); ``base_url``: it takes ``--base-url``; ``timeout``: ``run.timeout`` / ``--timeout``
+    applies (seconds per request); ``concurrency``: ``run.concurrency`` / ``--concurrency`` sets
+    its requests in flight; ``json_output``: it can be asked for a JSON object (``json_mode``).
+    """
+
+    remote: bool = False
+    base_url: bool = False
+    timeout: bool = False
+    concurrency: bool = False
+    json_output: bool = False
+
+
 ProviderFactory = Callable[[dict[str, Any]], Provider]
-_REGISTRY: dict[str, ProviderFactory] = {}
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
 
 
-def register_provider(name: str, factory: ProviderFactory) -> None:
-    """Register ``factory(settings) -> Provider`` under ``name`` (replaces an earlier one)."""
-    _REGISTRY[name] = factory
+@dataclass(frozen=True)
+class ProviderSpec:
+    """A registered provider: its ``factory(settings dict) -> Provider``, its ``settings`` model
+    (validated before the factory is called), its :class:`Capabilities`, and ``stages``: default
+    stage settings (stage name -> ``{"model": ..., "prompt": ..., ...}``) that a config's
+    ``providers.<name>.stages`` section overrides key by key."""
+
+    name: str
+    factory: ProviderFactory
+    settings: type[BaseModel] = OpenSettings
+    capabilities: Capabilities = Capabilities()
+    stages: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+_REGISTRY: dict[str, ProviderSpec] = {}
+
+
+def register_provider(name: str, factory: ProviderFactory, *, settings: type[BaseModel] = OpenSettings,
+                      capabilities: Capabilities = Capabilities(),
+                      stages: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+    """Register ``factory(settings) -> Provider`` under ``name`` (replaces an earlier one), with
+    its settings model, capabilities and default stage settings (after simonw/llm's model
+    registry)."""
+    _REGISTRY[name] = ProviderSpec(name, factory, settings, capabilities, dict(stages or {}))
+
+
+def unregister_provider(name: str) -> None:
+    """Remove the provider registered as ``name`` (no error if there is none)."""
+    _REGISTRY.pop(name, None)
 
 
 def provider_names() -> list[str]:
+    """The registered providers' names, sorted."""
     return sorted(_REGISTRY)
 
 
-def create_provider(name: str, settings: dict[str, Any]) -> Provider:
-    """Build the provider registered as ``name``; ConfigError if no such provider exists."""
+def default_stages(name: str) -> Mapping[str, Mapping[str, Any]]:
+    """The default stage settings provider ``name`` was registered with ({} for an unknown one)."""
+    spec = _REGISTRY.get(name)
+    return spec.stages if spec is not None else {}
+
+
+def provider_spec(name: str) -> ProviderSpec:
+    """The registered provider ``name``; ConfigError if no such provider exists."""
     try:
-        factory = _REGISTRY[name]
+        return _REGISTRY[name]
     except KeyError:
         raise ConfigError("config", [f"unknown provider {name!r}; known: {', '.join(provider_names())}"]) from None
-    return factory(settings)
+
+
+def settings_problems(name: str, settings: dict[str, Any], where: str | None = None) -> list[str]:
+    """Problems of ``settings`` for provider ``name`` under its settings model, one line each
+    (``providers.<name>.settings.<key>: <message>``); empty when they are valid."""
+    return model_problems(provider_spec(name).settings, settings, where or f"providers.{name}.settings")
+
+
+def model_problems(model: type[BaseModel], values: dict[str, Any], where: str) -> list[str]:
+    """Problems of ``values`` under the pydantic ``model``, one ``where.key: message`` line each;
+    an unknown key reads ``unknown setting 'key' (known: ...)``."""
+    try:
+        model.model_validate(values)
+    except ValidationError as exc:
+        known = ", ".join(model.model_fields)
+        return [f"{where}: unknown setting {err['loc'][-1]!r} (known: {known})" if err["type"] == "extra_forbidden"
+                else f"{'.'.join([where, *(str(p) for p in err['loc'])])}: {err['msg'].removeprefix('Value error, ')}"
+                for err in exc.errors()]
+    return []
+
+
+def checked_settings(model: type[SettingsT], values: dict[str, Any], where: str) -> SettingsT:
+    """``values`` validated into ``model``; ConfigError (every problem at once) if they are not valid."""
+    problems = model_problems(model, values, where)
+    if problems:
+        raise ConfigError(where, problems)
+    return model.model_validate(values)
+
+
+def create_provider(name: str, settings: dict[str, Any]) -> Provider:
+    """Build the provider registered as ``name`` from its checked settings. Raises ConfigError
+    for an unknown provider or invalid settings (every problem at once)."""
+    spec = provider_spec(name)
+    problems = settings_problems(name, settings)
+    if problems:
+        raise ConfigError(f"providers.{name}", problems)
+    if spec.settings is OpenSettings:
+        return spec.factory(dict(settings))
+    checked = spec.settings.model_validate(settings)
+    return spec.factory({key: getattr(checked, key) for key in checked.model_fields_set})

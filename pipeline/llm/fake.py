@@ -24,7 +24,17 @@ from collections.abc import Callable
 from typing import Any
 
 from pipeline.errors import ConfigError
-from pipeline.llm.base import LLMRequest, LLMResponse, Provider, register_provider
+from pydantic import Field
+
+from pipeline.llm.base import (
+    Capabilities,
+    LLMRequest,
+    LLMResponse,
+    Provider,
+    ProviderSettings,
+    checked_settings,
+    register_provider,
+)
 
 Responder = Callable[[LLMRequest], "str | LLMResponse"]
 
@@ -49,7 +59,7 @@ def template_responder(request: LLMRequest) -> str:
 
 
 def _template_text(request: LLMRequest) -> str:
-    from pipeline.validate.checks import expected_english_chars  # late: keeps provider import light
+    from pipeline.validate.fidelity import expected_english_chars  # late: keeps provider import light
     from pipeline.validate.numbers import extract_number_tokens
 
     variables = request.variables
@@ -76,13 +86,33 @@ def _template_text(request: LLMRequest) -> str:
     return "This is a reply from the fake provider."
 
 
+class FakeSettings(ProviderSettings):
+    """``providers.fake.settings`` (module docstring)."""
+
+    responder: Any = Field(None, description="a callable, or 'module:function'")
+    replies: list[str] | None = None
+    latency: float = Field(0.0, ge=0, description="seconds slept per call")
+    concurrency: int = Field(16, ge=1, strict=True)
+
+
+CAPABILITIES = Capabilities(concurrency=True, json_output=True)
+STAGES = {
+    "translate": {"model": "fake-model", "prompt": "translate-chat", "repair_prompt": "translate-chat-repair"},
+    "resummarize": {"model": "fake-model", "prompt": "resummarize-chat"},
+    "generate": {"model": "fake-model", "prompt": "generate-chat"},
+}
+"""Default stage settings: the repo's chat prompts (a config's ``providers.fake.stages`` overrides them)."""
+
+
 class FakeProvider(Provider):
     """Scripted provider; thread-safe. ``requests`` records every request received, in order."""
 
     name = "fake"
 
     def __init__(self, responder: Responder | str | None = None, replies: list[str] | None = None,
-                 latency: float = 0.0, concurrency: int = 16, **_ignored: Any) -> None:
+                 latency: float = 0.0, concurrency: int = 16) -> None:
+        checked_settings(FakeSettings, dict(responder=responder, replies=replies, latency=latency,
+                                            concurrency=concurrency), "providers.fake.settings")
         self._responder = _resolve_responder(responder, replies)
         self.latency = latency
         self.max_concurrency = concurrency
@@ -124,4 +154,12 @@ def _resolve_responder(responder: Responder | str | None, replies: list[str] | N
     return template_responder
 
 
-register_provider("fake", lambda settings: FakeProvider(**settings))
+def register_fake(name: str, responder: Responder | None = None, **defaults: Any) -> None:
+    """Register a :class:`FakeProvider` as ``name`` with the fake settings model, capabilities and
+    default stages; ``responder`` and ``defaults`` are its settings unless the config sets them."""
+    def factory(settings: dict[str, Any]) -> FakeProvider:
+        return FakeProvider(**{"responder": responder, **defaults, **settings})
+    register_provider(name, factory, settings=FakeSettings, capabilities=CAPABILITIES, stages=STAGES)
+
+
+register_fake("fake")

@@ -61,7 +61,17 @@ _LLAMA_IMPORTED_TOO_EARLY = "llama_cpp" in sys.modules and "OMP_WAIT_POLICY" not
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # before any llama_cpp import (see docstring)
 
 from pipeline.errors import ConfigError, ModelNotAvailableError, ProviderError  # noqa: E402
-from pipeline.llm.base import LLMRequest, LLMResponse, Provider, register_provider  # noqa: E402
+from pydantic import Field, StrictBool, StrictInt  # noqa: E402
+
+from pipeline.llm.base import (  # noqa: E402
+    Capabilities,
+    LLMRequest,
+    LLMResponse,
+    Provider,
+    ProviderSettings,
+    checked_settings,
+    register_provider,
+)
 
 PROVIDER_NAME = "local"
 INSTALL_HINT = "install the local extra: pip install -e '.[local]'"
@@ -318,6 +328,16 @@ def _existing_gguf(model: str, path: Path) -> Path:
 
 # -- the provider ----------------------------------------------------------------------------
 
+class LocalSettings(ProviderSettings):
+    """``providers.local.settings`` (module docstring)."""
+
+    n_threads: StrictInt = Field(2, ge=1, description="llama.cpp threads")
+    n_ctx: StrictInt = Field(2048, ge=256, description="context window, tokens")
+    model_dir: Path | None = None
+    models: dict[str, Path] | None = None
+    suppress_cjk: StrictBool = True
+
+
 class LocalProvider(Provider):
     """Runs GGUF models in-process with llama-cpp-python; see the module docstring.
 
@@ -334,7 +354,8 @@ class LocalProvider(Provider):
     def __init__(self, n_threads: int = 2, n_ctx: int = 2048, model_dir: str | Path | None = None,
                  models: dict[str, str | Path] | None = None, suppress_cjk: bool = True,
                  **unknown: Any) -> None:
-        _check_settings(n_threads, n_ctx, models, suppress_cjk, unknown)
+        checked_settings(LocalSettings, dict(n_threads=n_threads, n_ctx=n_ctx, model_dir=model_dir, models=models,
+                                             suppress_cjk=suppress_cjk, **unknown), "providers.local.settings")
         self.n_threads = int(n_threads)
         self.n_ctx = int(n_ctx)
         self.model_dir = Path(model_dir or DEFAULT_MODEL_DIR).expanduser()
@@ -476,20 +497,5 @@ def _context_error(request: LLMRequest, loaded: _LoadedModel, exc: ValueError) -
     return ProviderError(PROVIDER_NAME, f"llama.cpp rejected the request for model {request.model}: {exc}")
 
 
-def _check_settings(n_threads: Any, n_ctx: Any, models: Any, suppress_cjk: Any, unknown: dict[str, Any]) -> None:
-    """ConfigError listing every invalid local-provider setting."""
-    known = "n_threads, n_ctx, model_dir, models, suppress_cjk"
-    problems = [f"unknown setting {key!r} (known: {known})" for key in sorted(unknown)]
-    if not isinstance(n_threads, int) or isinstance(n_threads, bool) or n_threads < 1:
-        problems.append(f"n_threads must be a positive integer, got {n_threads!r}")
-    if not isinstance(n_ctx, int) or isinstance(n_ctx, bool) or n_ctx < 256:
-        problems.append(f"n_ctx must be an integer >= 256, got {n_ctx!r}")
-    if not isinstance(suppress_cjk, bool):
-        problems.append(f"suppress_cjk must be true or false, got {suppress_cjk!r}")
-    if models is not None and not isinstance(models, dict):
-        problems.append("models must be a mapping of model name to GGUF path")
-    if problems:
-        raise ConfigError("providers.local.settings", problems)
-
-
-register_provider(PROVIDER_NAME, lambda settings: LocalProvider(**settings))
+register_provider(PROVIDER_NAME, lambda settings: LocalProvider(**settings), settings=LocalSettings,
+                  capabilities=Capabilities())

@@ -36,8 +36,8 @@ HTTP 400, 401, 403, 404, 422, other    no         message says what to fix
 reply is not valid JSON / no choices   yes        status code 200; usually a proxy hiccup
 =====================================  =========  ==============================================
 
-Registered as ``openai``: ``create_provider("openai", settings)`` builds
-``OpenAIProvider(**settings)``.
+Registered as ``openai`` with :class:`OpenAISettings` and :data:`CAPABILITIES`:
+``create_provider("openai", settings)`` checks the settings and builds ``OpenAIProvider(**settings)``.
 """
 
 from __future__ import annotations
@@ -55,7 +55,17 @@ import openai
 from openai import AsyncOpenAI
 
 from pipeline.errors import ConfigError, ProviderError
-from pipeline.llm.base import LLMRequest, LLMResponse, Provider, register_provider
+from pydantic import Field
+
+from pipeline.llm.base import (
+    Capabilities,
+    LLMRequest,
+    LLMResponse,
+    Provider,
+    ProviderSettings,
+    checked_settings,
+    register_provider,
+)
 from pipeline.llm.ratelimit import RateLimiter, estimate_tokens
 from pipeline.llm.retry import parse_retry_after
 
@@ -117,6 +127,22 @@ def resolve_api_key(api_key_env: str, base_url: str) -> str:
                         f"it must hold the API key for {base_url}")
 
 
+class OpenAISettings(ProviderSettings):
+    """``providers.openai.settings``: see :class:`OpenAIProvider` for each one."""
+
+    base_url: str = DEFAULT_BASE_URL
+    api_key_env: str = DEFAULT_API_KEY_ENV
+    timeout: float = Field(60.0, gt=0, description="seconds per HTTP request")
+    concurrency: int = Field(8, ge=1, strict=True, description="requests in flight at once")
+    requests_per_minute: float | None = Field(None, gt=0)
+    tokens_per_minute: float | None = Field(None, gt=0)
+    rate_limit_pause: float = Field(60.0, ge=0, description="longest shared pause after a 429, seconds")
+    extra_headers: dict[str, str] | None = None
+
+
+CAPABILITIES = Capabilities(remote=True, base_url=True, timeout=True, concurrency=True, json_output=True)
+
+
 class OpenAIProvider(Provider):
     """Chat and completion calls against an OpenAI-compatible ``base_url`` (see the module docstring).
 
@@ -141,7 +167,10 @@ class OpenAIProvider(Provider):
                  timeout: float = 60.0, concurrency: int = 8, requests_per_minute: float | None = None,
                  tokens_per_minute: float | None = None, rate_limit_pause: float = 60.0,
                  extra_headers: Mapping[str, str] | None = None) -> None:
-        _check_settings(timeout, concurrency, requests_per_minute, tokens_per_minute, rate_limit_pause)
+        checked_settings(OpenAISettings, dict(timeout=timeout, concurrency=concurrency,
+                                              requests_per_minute=requests_per_minute,
+                                              tokens_per_minute=tokens_per_minute,
+                                              rate_limit_pause=rate_limit_pause), "providers.openai.settings")
         self.base_url = base_url.rstrip("/")
         self.api_key_env = api_key_env
         self.timeout = float(timeout)
@@ -384,22 +413,6 @@ class _LoopThread:
             loop.close()
 
 
-def _check_settings(timeout: float, concurrency: int, requests_per_minute: float | None,
-                    tokens_per_minute: float | None, rate_limit_pause: float) -> None:
-    problems = []
-    if not timeout or timeout <= 0:
-        problems.append(f"timeout must be > 0 seconds, got {timeout!r}")
-    if not isinstance(concurrency, int) or concurrency < 1:
-        problems.append(f"concurrency must be an integer >= 1, got {concurrency!r}")
-    for name, value in (("requests_per_minute", requests_per_minute), ("tokens_per_minute", tokens_per_minute)):
-        if value is not None and (not isinstance(value, (int, float)) or value <= 0):
-            problems.append(f"{name} must be a number > 0 (or null for no limit), got {value!r}")
-    if not isinstance(rate_limit_pause, (int, float)) or rate_limit_pause < 0:
-        problems.append(f"rate_limit_pause must be >= 0 seconds, got {rate_limit_pause!r}")
-    if problems:
-        raise ConfigError("providers.openai", problems)
-
-
 def _sampling_params(request: LLMRequest) -> dict[str, Any]:
     """The request fields shared by chat and completion calls; unset ``seed``/``stop`` omitted."""
     params: dict[str, Any] = {"model": request.model, "max_tokens": request.max_tokens,
@@ -458,15 +471,5 @@ def _retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     return millis / 1000 if 0 <= millis < float("inf") else parse_retry_after(headers.get("retry-after"))
 
 
-def _from_settings(settings: dict[str, Any]) -> OpenAIProvider:
-    """Registry factory: ``OpenAIProvider(**settings)``, unknown keys reported as a ConfigError."""
-    known = {"base_url", "api_key_env", "timeout", "concurrency", "requests_per_minute", "tokens_per_minute",
-             "rate_limit_pause", "extra_headers"}
-    unknown = sorted(set(settings) - known)
-    if unknown:
-        raise ConfigError("providers.openai", [f"unknown setting {k!r}; known: {', '.join(sorted(known))}"
-                                               for k in unknown])
-    return OpenAIProvider(**settings)
-
-
-register_provider(PROVIDER_NAME, _from_settings)
+register_provider(PROVIDER_NAME, lambda settings: OpenAIProvider(**settings), settings=OpenAISettings,
+                  capabilities=CAPABILITIES)

@@ -13,6 +13,12 @@ twice the tokens (up to :data:`MAX_TOKENS_CAP`), any other with a new seed and t
 received, so a warm run replays the same answers and re-asks without a model call. If no answer
 is usable, the result has ``text=""`` and ``problem`` says why; the stage's validation then
 fails the field (``schema``) and may re-ask with its repair prompt.
+
+Plan mode (``planner`` set, :mod:`pipeline.plan`): nothing is sent. A call the cache holds is
+answered from it as usual; any other is handed to the planner, which records the request (sendable
+now, or a stand-in estimate when ``depends_on_unknown``) and answers it with a stand-in so that
+the stages after it can be planned too; such a result has ``known=False`` and emits ``planned``
+(or ``cache_hit`` when the same request was already planned).
 """
 
 from __future__ import annotations
@@ -20,15 +26,18 @@ from __future__ import annotations
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipeline.cache import CacheStore, cache_key
+from pipeline.cache import CacheStore, cache_key, put_reply
 from pipeline.events import Event, EventLog
 from pipeline.llm.base import LLMRequest, LLMResponse, Provider
 from pipeline.llm.reply import Reply, parse_reply
 from pipeline.llm.retry import RetryPolicy, call_with_retry
 from pipeline.models import Usage
 from pipeline.prompts import PromptTemplate
+
+if TYPE_CHECKING:
+    from pipeline.plan import Planner
 
 REPLY_ATTEMPTS = 3
 """Answers asked for per call when replies are unusable (1 = never re-ask)."""
@@ -54,6 +63,7 @@ class CallResult:
     cache_key: str
     problem: str = ""
     attempts: int = 1
+    known: bool = True
 
 
 @dataclass
@@ -62,7 +72,7 @@ class ModelCaller:
 
     ``force_stages``: stages whose cached replies are ignored (recomputed and stored again), for
     ``rerun --from-stage``. ``reply_attempts``: answers asked for per call while replies are
-    unusable (module docstring).
+    unusable (module docstring). ``planner``: plan mode (module docstring).
     """
 
     provider: Provider
@@ -71,27 +81,29 @@ class ModelCaller:
     retry: RetryPolicy
     force_stages: Collection[str] = field(default_factory=frozenset)
     reply_attempts: int = REPLY_ATTEMPTS
+    planner: Planner | None = None
 
     def call(self, *, stage: str, stage_version: str, prompt: PromptTemplate, model: str,
              variables: dict[str, Any], paper_id: str, field_name: str | None = None,
-             **overrides: Any) -> CallResult:
+             depends_on_unknown: bool = False, **overrides: Any) -> CallResult:
         """Render ``prompt`` with ``variables`` and return the (cached) answer, re-asking while
         the reply is unusable (module docstring). ``usage`` sums every answer asked for.
+        ``depends_on_unknown``: in plan mode, the request depends on an answer not known yet.
 
         Raises ProviderError / RetryExhaustedError from the provider and retry policy.
         """
         tags = {"stage": stage, "paper": paper_id, "field": field_name or ""}
-        usage, original, cached = Usage(), Usage(), True
+        usage, original, cached, known = Usage(), Usage(), True, True
         attempts = max(1, self.reply_attempts)
         for attempt in range(1, attempts + 1):
             request = prompt.render(model, variables, tags=tags, **overrides)
-            raw = self._answer(stage, stage_version, prompt, request, paper_id, field_name)
+            raw = self._answer(stage, stage_version, prompt, request, paper_id, field_name, depends_on_unknown)
             usage, original = usage.add(raw.usage), original.add(raw.original_usage)
-            cached = cached and raw.cached
+            cached, known = cached and raw.cached, known and raw.known
             reply = parse_reply(raw.text, raw.finish_reason, output=prompt.output, key=prompt.output_key)
             if reply.ok:
                 return CallResult(reply.text or "", raw.finish_reason, usage, original, cached, raw.cache_key,
-                                  attempts=attempt)
+                                  attempts=attempt, known=known)
             if attempt < attempts:
                 change = _reask_overrides(request, reply)
                 overrides = {**overrides, **change}
@@ -100,10 +112,10 @@ class ModelCaller:
                                        + ", ".join(f"{k}={v}" for k, v in change.items())))
         problem = f"no usable model reply in {attempts} answer(s): {reply.problem}"
         return CallResult("", raw.finish_reason, usage, original, cached, raw.cache_key, problem=problem,
-                          attempts=attempts)
+                          attempts=attempts, known=known)
 
     def _answer(self, stage: str, stage_version: str, prompt: PromptTemplate, request: LLMRequest,
-                paper_id: str, field_name: str | None) -> CallResult:
+                paper_id: str, field_name: str | None, depends_on_unknown: bool = False) -> CallResult:
         """The stored answer for ``request``, or a fresh one from the provider (then stored);
         ``text`` is the raw reply, not yet read by :func:`parse_reply`."""
         key = cache_key(stage=stage, stage_version=stage_version, prompt_hash=prompt.content_hash,
@@ -116,6 +128,8 @@ class ModelCaller:
                 self.events.emit(Event("cache_hit", stage, paper_id, field_name, seconds=stored.get("seconds"),
                                        tokens=(original.prompt_tokens, original.completion_tokens)))
                 return CallResult(stored["text"], stored.get("finish_reason", "stop"), Usage(), original, True, key)
+        if self.planner is not None:
+            return self._planned(stage, key, request, paper_id, field_name, depends_on_unknown)
         started = time.perf_counter()
         response = call_with_retry(self.provider, request, self.retry,
                                    on_retry=lambda attempt, exc, wait: self.events.emit(
@@ -123,11 +137,21 @@ class ModelCaller:
                                              f"attempt {attempt}: {exc} (waiting {wait:.1f}s)")))
         usage = _usage(response)
         seconds = round(time.perf_counter() - started, 6)
-        self.cache.set(key, {"text": response.text, "finish_reason": response.finish_reason,
-                             "usage": usage.model_dump(), "seconds": seconds})
+        put_reply(self.cache, key, response.text, finish_reason=response.finish_reason, usage=usage, seconds=seconds)
         self.events.emit(Event("executed", stage, paper_id, field_name, seconds=seconds,
                                tokens=(usage.prompt_tokens, usage.completion_tokens)))
         return CallResult(response.text, response.finish_reason, usage, usage, False, key)
+
+
+    def _planned(self, stage: str, key: str, request: LLMRequest, paper_id: str, field_name: str | None,
+                 depends_on_unknown: bool) -> CallResult:
+        """Plan mode: hand the request to the planner and answer with its stand-in."""
+        assert self.planner is not None
+        text, usage, first = self.planner.add(stage, key, request, paper_id, field_name,
+                                              sendable=not depends_on_unknown)
+        tokens = (usage.prompt_tokens, usage.completion_tokens)
+        self.events.emit(Event("planned" if first else "cache_hit", stage, paper_id, field_name, tokens=tokens))
+        return CallResult(text, "stop", Usage() if not first else usage, usage, not first, key, known=False)
 
 
 def _reask_overrides(request: LLMRequest, reply: Reply) -> dict[str, Any]:

@@ -2,26 +2,27 @@
 
 Used for a field whose digest source is ``missing`` or ``source_failed`` (a failure placeholder,
 refusal or unfilled template), so the reader still gets all five fields. The output is checked
-with :func:`pipeline.validate.checks.check_generated` (facts and figures only from the abstract)
-and re-asked like any other field; the document's provenance says it was generated.
+as generated text (:func:`pipeline.validate.suites.check_generated`: facts and figures only from
+the abstract) and re-asked like any other field; rejected generated text is never kept (the field
+stays None, its errors are listed, and the source warning says so). Origin ``generated``.
 
 Prompt variables: ``field`` (``tldr``...), ``field_label`` (``TL;DR``...), ``field_hint`` (what
 the field should say), ``title``, ``abstract``, ``previous`` and ``problems`` (both empty on the
-first attempt; on a re-ask the failed output and the failing checks, one ``- check: message``
-line each). A prompt that does not declare ``previous`` is re-sampled at temperature 0.7 with
-seed ``attempt`` instead, so the retry can differ from the greedy first answer; re-asks after the
-first are sampled that way in any case (:func:`pipeline.stages.translate.resample`).
+first answer; on a re-ask the failed output and the failing checks).
 """
 
 from __future__ import annotations
 
-from pipeline.models import Paper
-from pipeline.stages.caller import CallResult, ModelCaller
-from pipeline.stages.settings import StageSettings
-from pipeline.stages.translate import FIELD_LABELS, resample
+from typing import TYPE_CHECKING, Any
 
-STAGE_VERSION = "1"
-STAGE = "generate"
+from pipeline.models import FIELD_TITLES, SUMMARY_FIELDS, ValidationIssue
+from pipeline.stages.base import FieldOutcome, ModelStage, Unit
+from pipeline.validate.suites import check_generated
+
+if TYPE_CHECKING:
+    from pipeline.stages.job import PaperJob
+
+GENERATED_PREFIX = "generated from the abstract"
 
 #: What each field should say, for the prompt.
 FIELD_HINTS: dict[str, str] = {
@@ -35,19 +36,48 @@ FIELD_HINTS: dict[str, str] = {
 
 def provenance_note(status: str) -> str:
     """The ``provenance.stages["generate"].notes[field]`` text of a generated field."""
-    return f"generated from the abstract: source {status}"
+    return f"{GENERATED_PREFIX}: source {status}"
 
 
-def generate_field(caller: ModelCaller, settings: StageSettings, paper: Paper, field: str, *,
-                   attempt: int = 0, previous: str = "", problems: list[str] | None = None) -> CallResult:
-    """Ask for ``field`` written from the abstract; ``attempt`` > 0 is a re-ask with feedback."""
-    variables = {"field": field, "field_label": FIELD_LABELS.get(field, field),
-                 "field_hint": FIELD_HINTS.get(field, field), "title": paper.title,
-                 "abstract": paper.abstract, "previous": "", "problems": ""}
-    prompt, overrides = settings.prompt, {}
-    if attempt > 0:
-        variables |= {"previous": previous, "problems": "\n".join(f"- {p}" for p in problems or [])}
-        prompt = settings.repair_prompt or settings.prompt
-        overrides = resample(attempt) if "previous" in prompt.variables else {"temperature": 0.7, "seed": attempt}
-    return caller.call(stage=STAGE, stage_version=STAGE_VERSION, prompt=prompt, model=settings.model,
-                       variables=variables, paper_id=paper.arxiv_id, field_name=field, **overrides)
+class Generate(ModelStage):
+    """The ``generate`` stage (module docstring)."""
+
+    name = "generate"
+    version = "1"
+    variables = frozenset({"field", "field_label", "field_hint", "title", "abstract", "previous", "problems"})
+    text_kind = "generated"
+    optional = True
+    description = "a missing or failed summary field written from the abstract"
+
+    def units(self, job: PaperJob) -> list[Unit]:
+        if not job.paper.abstract.strip():
+            return []
+        return [Unit(name, f"translation.{name}", status=job.source[name].status)
+                for name in SUMMARY_FIELDS if job.source[name].status != "ok"]
+
+    def variables_for(self, job: PaperJob, unit: Unit, segment: str) -> dict[str, Any]:
+        return {"field": unit.key, "field_label": FIELD_TITLES.get(unit.key, unit.key),
+                "field_hint": FIELD_HINTS.get(unit.key, unit.key), "title": job.paper.title,
+                "abstract": job.paper.abstract, "previous": "", "problems": ""}
+
+    def check(self, job: PaperJob, unit: Unit, text: str) -> list[ValidationIssue]:
+        return check_generated(unit.key, text, job.paper.abstract)
+
+    def finish(self, job: PaperJob, unit: Unit, outcome: FieldOutcome) -> FieldOutcome:
+        outcome.note = provenance_note(unit.status)
+        if outcome.errors:
+            outcome.note += f"; rejected after {outcome.attempts} attempt(s): failed validation, left empty"
+            outcome.rejected, outcome.text = outcome.text, None
+        return outcome
+
+    def accept(self, job: PaperJob, unit: Unit, outcome: FieldOutcome) -> None:
+        job.texts[unit.key] = outcome.text
+        job.issues += outcome.issues
+        suffix = ("written from the abstract instead" if outcome.text is not None else
+                  "the text written from the abstract failed validation, left empty")
+        job.issues = [i.model_copy(update={"message": f"{i.message}; {suffix}"})
+                      if i.field == unit.path and i.check in ("source_missing", "source_failed") else i
+                      for i in job.issues]
+
+
+STAGE = Generate()

@@ -1,32 +1,27 @@
-"""Stage ``resummarize``: a fresh English TL;DR written from the abstract and the translation."""
+"""Stage ``resummarize``: a fresh English TL;DR written from the abstract and the translation.
+
+Checked as a summary (:func:`pipeline.validate.suites.check_summary`: no figure that is in neither
+the abstract nor the translation...) and re-asked like any field. When every answer fails, the
+TL;DR falls back to the abstract's first sentence if that passes the same checks (origin
+``fallback``, and a provenance note says so).
+
+Prompt variables: ``title``, ``abstract`` and the English ``tldr``, ``motivation``, ``method``,
+``result``, ``conclusion`` ("" where there is none); a re-ask adds ``previous`` and ``problems``.
+"""
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
 
-from pipeline.models import Paper, Translation
-from pipeline.stages.caller import CallResult, ModelCaller
-from pipeline.stages.settings import StageSettings
-from pipeline.stages.translate import resample
+from pipeline.models import SUMMARY_FIELDS, ValidationIssue
+from pipeline.stages.base import FieldOutcome, ModelStage, Unit
+from pipeline.validate.suites import check_summary
 
-STAGE_VERSION = "1"
+if TYPE_CHECKING:
+    from pipeline.stages.job import PaperJob
 
-
-def resummarize(caller: ModelCaller, settings: StageSettings, paper: Paper, translation: Translation,
-                *, attempt: int = 0, previous: str = "", problems: list[str] | None = None) -> CallResult:
-    """Ask for the TL;DR. ``attempt`` > 0 is a re-ask (repair prompt, or resampling if none)."""
-    variables = {"title": paper.title, "abstract": paper.abstract,
-                 **{k: v or "" for k, v in translation.model_dump().items()}}
-    if attempt == 0:
-        return caller.call(stage="resummarize", stage_version=STAGE_VERSION, prompt=settings.prompt,
-                           model=settings.model, variables=variables, paper_id=paper.arxiv_id,
-                           field_name="summary")
-    variables |= {"previous": previous, "problems": "\n".join(f"- {p}" for p in problems or [])}
-    prompt = settings.repair_prompt or settings.prompt
-    overrides = resample(attempt) if settings.repair_prompt else {"temperature": 0.7, "seed": attempt}
-    return caller.call(stage="resummarize", stage_version=STAGE_VERSION, prompt=prompt,
-                       model=settings.model, variables=variables, paper_id=paper.arxiv_id,
-                       field_name="summary", **overrides)
+FALLBACK_NOTE = "fallback: first sentence of the abstract (every model attempt failed validation)"
 
 
 def first_sentence(abstract: str) -> str:
@@ -34,3 +29,41 @@ def first_sentence(abstract: str) -> str:
     text = re.sub(r"\s+", " ", abstract).strip()
     match = re.match(r"(.+?[.!?])(?:\s+(?=[A-Z0-9])|$)", text)
     return (match.group(1) if match else text).strip()
+
+
+class Resummarize(ModelStage):
+    """The ``resummarize`` stage (module docstring)."""
+
+    name = "resummarize"
+    version = "1"
+    variables = frozenset({"title", "abstract", *SUMMARY_FIELDS})
+    text_kind = "summary"
+    reads_earlier_stages = True
+    description = "an English TL;DR written from the abstract and the translation"
+
+    def units(self, job: PaperJob) -> list[Unit]:
+        return [Unit("summary", "summary.tldr")]
+
+    def variables_for(self, job: PaperJob, unit: Unit, segment: str) -> dict[str, Any]:
+        return {"title": job.paper.title, "abstract": job.paper.abstract,
+                **{k: v or "" for k, v in job.texts.items()}}
+
+    def check(self, job: PaperJob, unit: Unit, text: str) -> list[ValidationIssue]:
+        return check_summary(text, job.paper.abstract, job.texts)
+
+    def finish(self, job: PaperJob, unit: Unit, outcome: FieldOutcome) -> FieldOutcome:
+        if not outcome.errors:
+            return outcome
+        fallback = first_sentence(job.paper.abstract)
+        issues = self.check(job, unit, fallback) if fallback else []
+        if fallback and not [i for i in issues if i.severity == "error"]:
+            outcome.text, outcome.issues, outcome.origin = fallback, issues, "fallback"
+            outcome.note, outcome.repaired = FALLBACK_NOTE, False
+        return outcome
+
+    def accept(self, job: PaperJob, unit: Unit, outcome: FieldOutcome) -> None:
+        job.summary = outcome.text
+        job.issues += outcome.issues
+
+
+STAGE = Resummarize()

@@ -1,21 +1,32 @@
-"""Stage ``translate``: one non-English source field to English, through the stage's prompt.
+"""Stage ``translate``: each non-English source field to English, through the stage's prompt.
 
 With ``split: sentences`` a long field is cut at Chinese sentence ends (。！？；) and each
-sentence is translated (and cached) on its own, which small models handle far better than a
-paragraph; the English sentences are joined with spaces.
+sentence is translated (and cached) on its own on the first answer, which small models handle far
+better than a paragraph; the English sentences are joined with spaces. A re-ask sends the whole
+field with the failed answer and the failing checks. A field already in English is copied (origin
+``copied``, no call). A field whose kept answer could not be read at all (empty, broken JSON, cut at
+``max_tokens``) has origin ``unusable`` and a provenance note saying why.
+
+Prompt variables: ``field`` (``tldr``...), ``field_label`` (``TL;DR``...), ``source`` (the text or
+sentence), ``title``; a re-ask adds ``previous`` and ``problems``.
 """
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
 
-from pipeline.models import Paper, Usage
-from pipeline.stages.caller import CallResult, ModelCaller
-from pipeline.stages.settings import StageSettings
+from pipeline.models import FIELD_TITLES, SUMMARY_FIELDS, FieldOrigin, ValidationIssue
+from pipeline.stages.base import FieldOutcome, ModelStage, StageSettings, Unit
+from pipeline.stages.detect import needs_translation
+from pipeline.validate.suites import check_translation
 
-STAGE_VERSION = "1"
-FIELD_LABELS = {"tldr": "TL;DR", "motivation": "Motivation", "method": "Method",
-                "result": "Result", "conclusion": "Conclusion"}
+if TYPE_CHECKING:
+    from pipeline.stages.job import PaperJob, RunContext
+
+COPIED_NOTE = "source already English: copied"
+REPLY_UNUSABLE_PREFIX = "model reply unusable"
+"""Note of a field left empty because no model reply could be read; its ``schema`` issue quotes it."""
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
 
 
@@ -24,66 +35,49 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
-def clean_reply(text: str) -> str:
-    """Normalise a model reply: trim, fold line breaks and runs of spaces to one space."""
-    return re.sub(r"\s+", " ", text).strip()
+class Translate(ModelStage):
+    """The ``translate`` stage (module docstring)."""
+
+    name = "translate"
+    version = "1"
+    variables = frozenset({"field", "field_label", "source", "title"})
+    text_kind = "translation"
+    description = "each non-English summary field to English"
+
+    def begin(self, ctx: RunContext, job: PaperJob) -> None:
+        prov = job.stage_provenance(ctx, self.name)
+        for name in SUMMARY_FIELDS:
+            field = job.source[name]
+            if field.status == "ok" and not needs_translation(field):
+                job.texts[name] = field.text
+                job.origins[f"translation.{name}"] = "copied"
+                prov.notes[name] = COPIED_NOTE
+
+    def units(self, job: PaperJob) -> list[Unit]:
+        return [Unit(name, f"translation.{name}", field.text or "") for name, field in job.source.items()
+                if needs_translation(field)]
+
+    def segments(self, settings: StageSettings, unit: Unit) -> list[str]:
+        return split_sentences(unit.source) if settings.split == "sentences" else [unit.source]
+
+    def variables_for(self, job: PaperJob, unit: Unit, segment: str) -> dict[str, Any]:
+        return {"field": unit.key, "field_label": FIELD_TITLES.get(unit.key, unit.key), "source": segment,
+                "title": job.paper.title}
+
+    def check(self, job: PaperJob, unit: Unit, text: str) -> list[ValidationIssue]:
+        return check_translation(unit.key, text, unit.source)
+
+    def origin(self, unit: Unit) -> FieldOrigin:
+        return "translated"
+
+    def finish(self, job: PaperJob, unit: Unit, outcome: FieldOutcome) -> FieldOutcome:
+        if outcome.problem:
+            outcome.note, outcome.origin = f"{REPLY_UNUSABLE_PREFIX}: {outcome.problem}", "unusable"
+        return outcome
+
+    def accept(self, job: PaperJob, unit: Unit, outcome: FieldOutcome) -> None:
+        job.texts[unit.key] = outcome.text
+        job.issues += outcome.issues
 
 
-def translate_field(caller: ModelCaller, settings: StageSettings, paper: Paper, field: str,
-                    source: str) -> list[CallResult]:
-    """Translate ``source`` (the text of ``field``); returns one CallResult per segment sent."""
-    segments = split_sentences(source) if settings.split == "sentences" else [source]
-    return [caller.call(stage="translate", stage_version=STAGE_VERSION, prompt=settings.prompt,
-                        model=settings.model, variables=_variables(paper, field, segment),
-                        paper_id=paper.arxiv_id, field_name=field)
-            for segment in segments or [source]]
-
-
-def repair_field(caller: ModelCaller, settings: StageSettings, paper: Paper, field: str, source: str,
-                 previous: str, problems: list[str], attempt: int) -> list[CallResult]:
-    """Re-ask for ``field`` with the failed output and the failing checks in the prompt.
-
-    Uses the stage's ``repair_prompt``; without one, the normal prompt is sampled again at
-    temperature 0.7 with seed ``attempt`` so the retry can differ from the greedy first answer.
-    Re-asks after the first (``attempt`` > 1) are sampled the same way with the repair prompt too:
-    a greedy model given the same failed output would answer (and the cache return) the same.
-    """
-    variables = _variables(paper, field, source) | {
-        "previous": previous, "problems": "\n".join(f"- {p}" for p in problems)}
-    if settings.repair_prompt is not None:
-        return [caller.call(stage="translate", stage_version=STAGE_VERSION, prompt=settings.repair_prompt,
-                            model=settings.model, variables=variables, paper_id=paper.arxiv_id,
-                            field_name=field, **resample(attempt))]
-    return [caller.call(stage="translate", stage_version=STAGE_VERSION, prompt=settings.prompt,
-                        model=settings.model, variables=variables, paper_id=paper.arxiv_id,
-                        field_name=field, temperature=0.7, seed=attempt)]
-
-
-def resample(attempt: int) -> dict[str, float | int]:
-    """Sampling overrides for re-ask number ``attempt`` with a repair prompt: none for the first
-    (greedy), temperature 0.7 with seed ``attempt`` after it."""
-    return {"temperature": 0.7, "seed": attempt} if attempt > 1 else {}
-
-
-def join_results(results: list[CallResult]) -> tuple[str, Usage]:
-    """The cleaned, space-joined text of segment replies and their summed usage.
-
-    The text is empty when any segment got no usable reply (``CallResult.problem``): a field with
-    a silently missing sentence would pass for a translation.
-    """
-    usage = Usage()
-    for r in results:
-        usage = usage.add(r.usage)
-    if reply_problem(results):
-        return "", usage
-    return " ".join(clean_reply(r.text) for r in results).strip(), usage
-
-
-def reply_problem(results: list[CallResult]) -> str:
-    """Why a segment got no usable model reply (the first such), or "" when all did."""
-    return next((r.problem for r in results if r.problem), "")
-
-
-def _variables(paper: Paper, field: str, source: str) -> dict[str, str]:
-    return {"field": field, "field_label": FIELD_LABELS.get(field, field), "source": source,
-            "title": paper.title}
+STAGE = Translate()

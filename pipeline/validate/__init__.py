@@ -1,10 +1,11 @@
 """Deterministic validation of translated fields and the English re-summary.
 
-See :mod:`pipeline.validate.checks` for every check, its threshold and severity, and
+See :mod:`pipeline.validate.checks` for every check, its threshold and severity,
+:mod:`pipeline.validate.suites` for which checks apply to which kind of text, and
 :mod:`pipeline.validate.numbers` for number extraction.
 """
 
-from pipeline.validate.checks import (
+from pipeline.validate.suites import (
     CHECK_NAMES,
     GENERATED_CHECKS,
     SUMMARY_CHECKS,

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from pipeline.errors import InputError
 from pipeline.models import PaperDocument, Validation
 from pipeline.output.files import write_json_atomic
+from pipeline.validate.legacy import upgrade_document
 from pipeline.validate.document import (
     STATUSES,
     failures_per_check,
@@ -178,14 +179,16 @@ def _pydantic_reason(exc: ValidationError) -> str:
 
 
 def load_document(path: Path, data: Any | None = None) -> tuple[dict[str, Any], PaperDocument]:
-    """The raw JSON and the parsed document of a paper file; InputError naming what is wrong."""
+    """The raw JSON and the parsed document of a paper file (an earlier schema's document read
+    through :func:`~pipeline.validate.legacy.upgrade_document`); InputError naming what is wrong."""
     raw = _read_json(path) if data is None else data
     if not isinstance(raw, dict):
         raise InputError(path, f"not a paper document: the JSON is a {type(raw).__name__}, expected an object")
     try:
-        return raw, PaperDocument.model_validate(raw)
+        document = PaperDocument.model_validate(raw)
     except ValidationError as exc:
         raise InputError(path, f"not a valid paper document: {_pydantic_reason(exc)}") from None
+    return raw, upgrade_document(document)
 
 
 def _check_paper(path: Path) -> PaperResult:

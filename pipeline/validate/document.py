@@ -4,34 +4,37 @@
 The run builds its final block through the same function (``pipeline.paper_job``), so a run and
 a later ``digest-pipeline validate`` agree exactly, and ``revalidate`` is idempotent.
 
-What is recomputed and what is carried over:
+What is recomputed and what is carried over, by each text's typed origin
+(``provenance.origins``, :data:`pipeline.models.FieldOrigin`):
 
-- ``translation.<field>`` translated from a non-English source: :func:`check_translation`
-  against ``source[<field>].text`` (a ``schema`` issue quotes the translate note of a field left
-  empty because no model reply was usable); a field copied from an English source (translate note
-  ``source already English: copied``) is not checked;
-- a field written from the abstract (generate note ``generated from the abstract: ...``, or any
-  text where the source is ``missing``/``source_failed``): :func:`check_generated`;
-- ``summary.tldr``: :func:`check_summary` against the abstract and the translation;
+- a ``translated`` (or ``unusable``) field: the ``translation`` checks against
+  ``source[<field>].text`` (a ``schema`` issue of an ``unusable`` field quotes its translate note,
+  which says why no model reply was usable); a ``copied`` field (its source was English) is not
+  checked;
+- a ``generated`` field (written from the abstract), or any text where the source is
+  ``missing``/``source_failed``: the ``generated`` checks;
+- ``summary.tldr``: the ``summary`` checks against the abstract and the translation;
 - carried over because the document cannot show them again: issues whose check is not one of
-  the deterministic :data:`CHECK_NAMES` (``source_missing``, ``source_failed``, ``provider``...),
-  and the issues of a generated field whose text was rejected (left None: the rejected text is
-  not in the document); ``attempts`` and ``first_attempt_failures``.
+  the deterministic :data:`~pipeline.validate.suites.CHECK_NAMES` (``source_missing``,
+  ``source_failed``, ``provider``...), and the issues of a generated field whose text was
+  rejected (left None: the rejected text is not in the document); ``attempts`` and
+  ``first_attempt_failures``.
 
-A ``skipped`` document (not processed: the run's budget was reached) is returned unchanged.
+A ``skipped`` document (not processed) is returned unchanged.
 
 Status: ``failed`` if any error remains; else ``repaired`` if any field took more than one
 answer, a field was generated from the abstract, or the TL;DR fell back to the abstract; else ``ok``.
-"""
 
-from __future__ import annotations
+Documents written before the typed contracts (schema 1.1) are read through
+:func:`upgrade_document`, which derives origins and the skip reason from their notes and issues once.
+"""
 
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from pipeline.models import SUMMARY_FIELDS, PaperDocument, Validation, ValidationIssue
-from pipeline.validate.checks import (
+from pipeline.models import SUMMARY_FIELDS, FieldOrigin, PaperDocument, Validation, ValidationIssue
+from pipeline.validate.suites import (
     CHECK_NAMES,
     SUMMARY_FIELD,
     check_generated,
@@ -39,24 +42,18 @@ from pipeline.validate.checks import (
     check_translation,
 )
 
-COPIED_NOTE = "source already English: copied"
-REPLY_UNUSABLE_PREFIX = "model reply unusable"
-"""Translate note of a field left empty because no model reply could be read (empty, broken
-JSON, cut at max_tokens); its ``schema`` issue quotes the note."""
-GENERATED_PREFIX = "generated from the abstract"
-FALLBACK_PREFIX = "fallback"
 STATUSES: tuple[str, ...] = ("ok", "repaired", "failed")
 SKIPPED = "skipped"
-"""Status of a paper the run did not process (budget reached); counted only when present."""
+"""Status of a paper the run did not process (``skip_reason`` says why); counted only when present."""
 NOT_SELECTED = "not_selected"
-"""``check`` of the one issue of a ``skipped`` entry of ``digest.json`` for a paper that a
-``--limit`` / ``--ids`` run left out and no run has processed. Such entries account for the
-paper but are not counted in a run summary (its ``not_selected`` says how many there are)."""
+"""Skip reason (and ``check`` of the one issue) of a ``skipped`` entry of ``digest.json`` for a
+paper that a ``--limit`` / ``--ids`` run left out and no run has processed. Such entries account
+for the paper but are not counted in a run summary (its ``not_selected`` says how many there are)."""
 
 
 def not_selected(validation: Validation) -> bool:
     """True for the validation of a paper no run has selected (:data:`NOT_SELECTED`)."""
-    return validation.status == SKIPPED and any(i.check == NOT_SELECTED for i in validation.issues)
+    return validation.status == SKIPPED and validation.skip_reason == NOT_SELECTED
 
 
 def _notes(document: PaperDocument, stage: str) -> dict[str, str]:
@@ -64,9 +61,15 @@ def _notes(document: PaperDocument, stage: str) -> dict[str, str]:
     return prov.notes if prov is not None else {}
 
 
+def origin_of(document: PaperDocument, path: str) -> FieldOrigin | None:
+    """The typed origin of the text at ``path`` (``translation.tldr``, ``summary.tldr``), if recorded."""
+    return document.provenance.origins.get(path)
+
+
 def generated_fields(document: PaperDocument) -> set[str]:
     """Fields the ``generate`` stage wrote (or tried to write) from the abstract."""
-    return {f for f, note in _notes(document, "generate").items() if note.startswith(GENERATED_PREFIX)}
+    return {path.split(".", 1)[1] for path, origin in document.provenance.origins.items()
+            if origin == "generated" and path.startswith("translation.")}
 
 
 def _is_recomputed(issue: ValidationIssue, rejected: set[str]) -> bool:
@@ -80,7 +83,8 @@ def _field_issues(document: PaperDocument, name: str, generated: set[str],
                   unfinished: bool) -> list[ValidationIssue]:
     text = getattr(document.translation, name)
     source = document.source.get(name)
-    if _notes(document, "translate").get(name) == COPIED_NOTE:
+    origin = origin_of(document, f"translation.{name}")
+    if origin == "copied":
         return []
     if name in generated or (source is not None and source.status != "ok"):
         if text is None:  # rejected generated text (its issues are carried), or nothing generated at all
@@ -89,8 +93,8 @@ def _field_issues(document: PaperDocument, name: str, generated: set[str],
     if text is None and unfinished:
         return []  # the pipeline stopped before this field (a paper-level error says why)
     issues = check_translation(name, text, source.text if source is not None else None)
-    note = _notes(document, "translate").get(name, "")
-    if note.startswith(REPLY_UNUSABLE_PREFIX):
+    if origin == "unusable":
+        note = _notes(document, "translate").get(name, "no usable model reply")
         issues = [i.model_copy(update={"message": f"{i.message}: {note}"}) if i.check == "schema" else i
                   for i in issues]
     return issues
@@ -99,7 +103,7 @@ def _field_issues(document: PaperDocument, name: str, generated: set[str],
 def revalidate(document: PaperDocument) -> Validation:
     """The ``validation`` block of ``document`` recomputed with no model call (module docstring)."""
     old = document.validation
-    if old.status == "skipped":  # never processed (budget reached): nothing to check
+    if old.status == "skipped":  # never processed (budget reached, provider down...): nothing to check
         return old.model_copy(deep=True)
     generated = generated_fields(document)
     rejected = {name for name in generated if getattr(document.translation, name) is None}
@@ -130,7 +134,7 @@ def status_of(document: PaperDocument, issues: list[ValidationIssue]) -> str:
         return "repaired"
     if generated_fields(document):
         return "repaired"
-    if any(note.startswith(FALLBACK_PREFIX) for note in _notes(document, "resummarize").values()):
+    if origin_of(document, SUMMARY_FIELD) == "fallback":
         return "repaired"
     return "ok"
 

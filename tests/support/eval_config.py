@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from support.paths import REPO
 
 
 def write_config(tmp_path: Path, *, provider: str = "fake", providers: dict[str, dict[str, Any]] | None = None,

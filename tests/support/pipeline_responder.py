@@ -21,13 +21,12 @@ from typing import Any
 
 import yaml
 
+from support.paths import REPO, SEED
+
 from pipeline.llm.base import LLMRequest
 from pipeline.llm.fake import template_responder
+from pipeline.models import FIELD_TITLES
 from pipeline.parse import parse_digest
-from pipeline.stages.translate import FIELD_LABELS
-
-REPO = Path(__file__).resolve().parents[2]
-SEED = REPO / "samples" / "seed-digest.md"
 JSON_KEYS = {"translate-chat": "translation", "translate-chat-repair": "translation", "resummarize-chat": "tldr",
              "generate-chat": "text"}
 """The repo's chat prompts and the JSON key each answers under in :func:`json_prompt_files`."""
@@ -54,7 +53,7 @@ class DigestResponder:
         if found is None:
             return {}
         source, name = found
-        return {"source": source, "field": name, "field_label": FIELD_LABELS.get(name, name)}
+        return {"source": source, "field": name, "field_label": FIELD_TITLES.get(name, name)}
 
     def __call__(self, request_json: dict[str, Any]) -> str:
         request = LLMRequest(kind="chat", model=str(request_json.get("model", "")),

@@ -1,0 +1,87 @@
+"""Paper documents the pipeline writes without running a paper's stages, and the day's list.
+
+- :func:`failed_document`: a paper whose stages could not finish (the provider failed it);
+- :func:`skipped_document`: a paper not processed (budget reached, provider down, not selected);
+- :func:`digest_entries`: every paper of a digest in input order, for ``digest.json`` and
+  ``digest.en.md``: the documents a run made, an earlier run's document for a paper it did not
+  select, else a ``skipped`` (``not_selected``) document. So a partial run never shrinks the day's
+  aggregates and every paper of the input is accounted for.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline import __version__
+from pipeline.errors import InputError
+from pipeline.models import (
+    Digest,
+    Paper,
+    PaperDocument,
+    Provenance,
+    SkipReason,
+    Summary,
+    Translation,
+    Validation,
+    ValidationIssue,
+)
+from pipeline.output.writer import paper_path
+from pipeline.stages.detect import detect_fields
+from pipeline.validate.document import NOT_SELECTED
+
+
+def failed_document(paper: Paper, run_id: str, check: str, message: str) -> PaperDocument:
+    """A document for a paper whose pipeline could not finish: status failed, no invented text."""
+    return PaperDocument(
+        arxiv_id=paper.arxiv_id, url=paper.url, title=paper.title, authors=paper.authors,
+        category=paper.category, abstract=paper.abstract, source=detect_fields(paper),
+        extra=paper.extra, translation=Translation(), summary=Summary(),
+        validation=Validation(status="failed", issues=[ValidationIssue(field="paper", check=check,
+                                                                        severity="error", message=message)]),
+        provenance=Provenance(pipeline_version=__version__, run_id=run_id))
+
+
+def skipped_document(paper: Paper, run_id: str, reason: SkipReason, message: str) -> PaperDocument:
+    """A ``skipped`` document for a paper no model worked on: ``skip_reason`` and one warning
+    issue of that check carrying ``message``."""
+    document = failed_document(paper, run_id, reason, message)
+    issue = document.validation.issues[0].model_copy(update={"severity": "warning"})
+    validation = Validation(status="skipped", skip_reason=reason, issues=[issue])
+    return document.model_copy(update={"validation": validation})
+
+
+def digest_entries(digest: Digest, documents: list[PaperDocument], out_dir: Path, run_id: str,
+                   selection: str, problems: list[str] | None = None) -> list[PaperDocument]:
+    """Every paper of ``digest`` in input order (module docstring). An earlier paper file that
+    cannot be read is named in that paper's document and appended to ``problems`` (one line each)."""
+    made = {d.arxiv_id: d for d in documents}
+    entries = []
+    for paper in digest.papers:
+        document, problem = (made[paper.arxiv_id], None) if paper.arxiv_id in made else \
+            _earlier_document(out_dir, paper)
+        if document is None:
+            why = (f"its file from an earlier run is unreadable ({problem})" if problem
+                   else f"not selected by this run ({selection})")
+            document = skipped_document(paper, run_id, NOT_SELECTED,
+                                        f"not processed: {why}; run with --ids {paper.arxiv_id} to process it")
+            if problem and problems is not None:
+                problems.append(f"{paper_path(out_dir, paper.arxiv_id)}: {problem}; listed as not processed")
+        entries.append(document)
+    return entries
+
+
+def _earlier_document(out_dir: Path, paper: Paper) -> tuple[PaperDocument | None, str | None]:
+    """The paper's document from an earlier run in ``out_dir`` (None when there is none, or it
+    is another paper's), or why its file cannot be used."""
+    from pipeline.validate.command import load_document  # late: validate imports the run's models
+
+    path = paper_path(out_dir, paper.arxiv_id)
+    if not path.is_file():
+        return None, None
+    try:
+        document = load_document(path)[1]
+    except InputError as exc:  # "not valid JSON: ... (line 1, column 2)", "not a valid paper document: ..."
+        return None, exc.message
+    if (document.arxiv_id, document.title) != (paper.arxiv_id, paper.title):
+        return None, None  # from another digest with the same name: not this paper's
+    return document, None
