@@ -178,7 +178,11 @@ def parse(
     as_json: Annotated[bool, typer.Option("--json", help="print the parsed papers as a JSON array")] = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Parse DIGEST only: paper counts by category and every warning with its line number."""
+    """Parse DIGEST only: paper counts by category and every warning with its line number.
+
+    Exit 0 parsed, 1 some input record could not be read as a paper (skipped, named with its
+    line), 2 DIGEST is not a digest or cannot be read.
+    """
     from pipeline.parse import parse_digest
     from pipeline.report import print_parse_report
 
@@ -190,6 +194,7 @@ def parse(
         sys.stdout.write(json.dumps([p.model_dump(mode="json") for p in parsed.papers], ensure_ascii=False, indent=2) + "\n")
     else:
         print_parse_report(out, parsed)
+    raise typer.Exit(1 if any(w.skipped for w in parsed.warnings) else 0)
 
 
 @app.command()

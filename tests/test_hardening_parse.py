@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.models import SUMMARY_FIELDS
 from pipeline.parse import parse_digest
+from pipeline.parse.ids import normalize_arxiv_id, safe_filename
 
 HERE = Path(__file__).resolve().parent / "data" / "parse"
 FIRST_TEMPLATE = HERE / "abstract-only-details.md"
@@ -84,3 +86,76 @@ def test_first_template_runs_and_writes_fields_from_the_abstract(repo: Path, tmp
         assert all(doc["translation"][name] for name in SUMMARY_FIELDS)   # written by generate
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert run["status_counts"]["failed"] == 0
+
+
+# --------------------------------------------------------------------------- 2: ids in non-ASCII digits
+
+FULL_WIDTH = "２６０１.１６３０２"                                        # NFKC -> 2601.16302
+ARABIC_INDIC = "\u0662\u0666\u0660\u0661.\u0661\u0666\u0663\u0660\u0663"  # no compatibility mapping
+
+
+def _md_entry(url: str, title: str) -> str:
+    return (f"### [{title}]({url})\n*X*\n\nTL;DR: 一个摘要。\n\n<details>\n  <summary>Details</summary>\n"
+            f"Abstract: We study {title}.\n\n</details>\n\n")
+
+
+def _md_digest(tmp_path: Path) -> Path:
+    return _write(tmp_path, "ids.md", _md_entry(f"https://arxiv.org/abs/{FULL_WIDTH}", "A")
+                  + _md_entry(f"https://arxiv.org/abs/{ARABIC_INDIC}", "B")
+                  + _md_entry("https://arxiv.org/abs/2601.16304", "C"))
+
+
+def _jsonl_digest(tmp_path: Path) -> Path:
+    records = [{"id": FULL_WIDTH, "title": "A", "summary": "We study A.", "AI": {"tldr": "一个摘要。"}},
+               {"id": ARABIC_INDIC, "title": "B", "summary": "We study B.", "AI": {"tldr": "一个摘要。"}},
+               {"id": "ａｒＸｉｖ：２６０１.１６３０５ｖ２", "title": "D", "summary": "We study D.", "AI": {"tldr": "一个摘要。"}},
+               {"id": "2601.16304", "title": "C", "summary": "We study C.", "AI": {"tldr": "一个摘要。"}}]
+    return _write(tmp_path, "ids.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (FULL_WIDTH, "2601.16302"), ("ａｒＸｉｖ：２６０１．１６３０２ｖ３", "2601.16302"),
+    ("https://arxiv.org/abs/ｈｅｐ－ｔｈ/９９０１００１", "hep-th/9901001")])
+def test_full_width_ids_normalize_to_ascii(raw: str, expected: str) -> None:
+    assert normalize_arxiv_id(raw) == expected
+    assert safe_filename(raw) == expected.replace("/", "_")
+
+
+@pytest.mark.parametrize("raw", [ARABIC_INDIC, "\u0968\u096c\u0966\u0967.16302", "2601.1630\u0e52"])
+def test_other_scripts_digits_are_not_ids(raw: str) -> None:
+    with pytest.raises(ValueError, match="not an arXiv identifier"):
+        normalize_arxiv_id(raw)
+
+
+def test_non_ascii_digits_in_markdown_normalized_or_skipped(tmp_path: Path) -> None:
+    digest = parse_digest(_md_digest(tmp_path))
+    assert [p.arxiv_id for p in digest.papers] == ["2601.16302", "2601.16304"]
+    (skipped,) = [w for w in digest.warnings if w.skipped]
+    assert skipped.line == 12 and "not an arXiv identifier" in skipped.message
+
+
+def test_non_ascii_digits_in_jsonl_normalized_or_skipped(tmp_path: Path) -> None:
+    digest = parse_digest(_jsonl_digest(tmp_path))
+    assert [p.arxiv_id for p in digest.papers] == ["2601.16302", "2601.16305", "2601.16304"]
+    assert all(p.arxiv_id.isascii() for p in digest.papers)
+    (skipped,) = [w for w in digest.warnings if w.skipped]
+    assert skipped.line == 2 and "not an arXiv identifier" in skipped.message
+
+
+def test_parse_command_exits_1_naming_the_skipped_line(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["parse", str(_jsonl_digest(tmp_path))])
+    assert result.exit_code == 1, result.output
+    assert "line 2" in result.stdout and "3 papers" in result.stdout
+
+
+def test_run_over_non_ascii_ids_writes_every_other_paper(repo: Path, tmp_path: Path) -> None:
+    for digest, written in ((_md_digest(tmp_path), {"2601.16302", "2601.16304"}),
+                            (_jsonl_digest(tmp_path), {"2601.16302", "2601.16304", "2601.16305"})):
+        result = _run_fake(repo, tmp_path, digest)
+        assert result.exit_code == 1, result.output                # a record could not be read
+        out = tmp_path / "out" / digest.stem
+        assert {p.stem for p in (out / "papers").glob("*.json")} == written
+        run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+        assert run["records_skipped"] == 1 and run["papers"] == len(written)
+        listed = [p["arxiv_id"] for p in json.loads((out / "digest.json").read_text(encoding="utf-8"))["papers"]]
+        assert set(listed) == written

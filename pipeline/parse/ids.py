@@ -9,15 +9,22 @@ Canonical form chosen here: **no version** (a digest, its JSONL file and the out
 about the paper, and the same paper is re-announced as ``v2``, ``v3``; the versioned link stays in
 ``Paper.url``), no ``arXiv:`` prefix, old-style ids keep their slash (``hep-th/9901001``) and lose the
 optional subject class (``math.GT/0309136`` -> ``math/0309136``, as arXiv itself resolves it).
+
+Only ASCII digits make an id. Text is NFKC-normalized first (Unicode Standard Annex #15), which maps
+what is unambiguous: full-width digits and punctuation (``２６０１．１６３０２``, ``ａｒＸｉｖ：``) become
+ASCII. Other scripts' digits (Arabic-Indic ``٢٦٠١``, Devanagari ...) have no compatibility mapping
+and are rejected, so the record is skipped with a warning rather than written under a name no
+other tool would find. (A regex ``\\d`` matches every Unicode digit, hence ``[0-9]`` below.)
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
-_NEW = re.compile(r"(?P<id>\d{4}\.\d{4,5})(?:v\d+)?")
-_OLD = re.compile(r"(?P<archive>[a-z]+(?:-[a-z]+)*)(?:\.[A-Za-z]{2})?/(?P<number>\d{7})(?:v\d+)?")
+_NEW = re.compile(r"(?P<id>[0-9]{4}\.[0-9]{4,5})(?:v[0-9]+)?")
+_OLD = re.compile(r"(?P<archive>[a-z]+(?:-[a-z]+)*)(?:\.[A-Za-z]{2})?/(?P<number>[0-9]{7})(?:v[0-9]+)?")
 _PREFIX = re.compile(r"^arxiv\s*:\s*", re.IGNORECASE)
 _URL_PATH = re.compile(r"^/(?:abs|pdf|html|format)/(?P<rest>.+?)(?:\.pdf)?/?$")
 
@@ -26,13 +33,14 @@ def normalize_arxiv_id(raw: str) -> str:
     """Return the canonical id of an arXiv identifier written any common way.
 
     Accepts ``2601.01234``, ``2601.01234v2``, ``arXiv:2601.01234``, ``https://arxiv.org/abs/2601.01234v3``,
-    ``http://arxiv.org/pdf/2601.01234v1.pdf``, ``hep-th/9901001`` (and their URL forms).
+    ``http://arxiv.org/pdf/2601.01234v1.pdf``, ``hep-th/9901001`` (and their URL forms), and the
+    same written with full-width characters (NFKC). The result is ASCII.
     Returns e.g. ``"2601.01234"`` or ``"hep-th/9901001"``.
 
     Raises:
         ValueError: ``raw`` is not an arXiv identifier (the message quotes it).
     """
-    text = _PREFIX.sub("", str(raw).strip())
+    text = _PREFIX.sub("", unicodedata.normalize("NFKC", str(raw)).strip())
     if "://" in text or text.startswith(("arxiv.org/", "www.arxiv.org/")):
         text = _path_of_url(text)
     if match := _NEW.fullmatch(text):
