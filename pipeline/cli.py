@@ -18,6 +18,7 @@ from rich.console import Console
 
 from pipeline import __version__
 from pipeline.errors import PipelineError
+from pipeline.messages import os_error_line, shorten_words
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Turn daily-arXiv-ai-enhanced digests (Chinese LLM summaries) into validated English JSON.")
@@ -47,7 +48,8 @@ HANDLED = (PipelineError, OSError)
 def _fail(exc: BaseException, debug: bool) -> None:
     if debug:
         raise exc
-    err.print(f"error: {exc}", markup=False, soft_wrap=True)
+    text = os_error_line(exc) if isinstance(exc, OSError) else str(exc)
+    err.print(f"error: {shorten_words(text)}", markup=False, soft_wrap=True)
     raise typer.Exit(exc.exit_code if isinstance(exc, PipelineError) else 2)
 
 

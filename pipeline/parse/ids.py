@@ -19,6 +19,7 @@ other tool would find. (A regex ``\\d`` matches every Unicode digit, hence ``[0-
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from urllib.parse import urlsplit
@@ -60,6 +61,13 @@ def _path_of_url(text: str) -> str:
     return match["rest"]
 
 
+#: Longest file-name stem :func:`safe_filename` returns, in bytes. Linux file systems (ext4, xfs,
+#: btrfs, tmpfs) and macOS' APFS allow 255 bytes per name (NAME_MAX); the writers add ``.json``
+#: and, for the temp file of an atomic write, ``.<name>.<8 random>.tmp``: 200 + 5 + 14 = 219.
+MAX_STEM_BYTES = 200
+_HASH_CHARS = 16  # 64 bits of SHA-256: a collision among the ids of any set of digests is not a concern
+
+
 def safe_filename(arxiv_id: str) -> str:
     """Return a file-name stem for an arXiv id (caller adds the suffix, e.g. ``.json``).
 
@@ -68,10 +76,19 @@ def safe_filename(arxiv_id: str) -> str:
     ``[a-z0-9.-/]`` and archive names never contain ``_``, so the mapping is injective, and the result
     never contains a path separator or ``..`` and never starts with ``.``.
 
+    A stem longer than :data:`MAX_STEM_BYTES` (only an old-style id with an absurd archive name can
+    be: ``aaaa...a/9901001``) is cut and ends in ``-`` plus the first 16 hex digits of the SHA-256
+    of the whole stem, exactly ``MAX_STEM_BYTES`` long. That stays deterministic and injective: a
+    stem that was not cut ends in ``_`` and 7 digits or is a new-style id, never in ``-`` and 16
+    hex digits at that length.
+
     Raises:
         ValueError: ``arxiv_id`` is not an arXiv identifier (so no name is built from arbitrary input).
     """
     stem = normalize_arxiv_id(arxiv_id).replace("/", "_")
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", stem) or ".." in stem:  # defence in depth
         raise ValueError(f"unsafe file name for arXiv id {arxiv_id!r}")
+    if len(stem) > MAX_STEM_BYTES:                                        # ASCII: chars == bytes
+        digest = hashlib.sha256(stem.encode("ascii")).hexdigest()[:_HASH_CHARS]
+        stem = f"{stem[:MAX_STEM_BYTES - _HASH_CHARS - 1]}-{digest}"
     return stem

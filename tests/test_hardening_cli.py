@@ -1,0 +1,72 @@
+"""Hardening of the CLI: error lines that name the path, exit codes, help text, no credentials."""
+
+from __future__ import annotations
+
+import errno
+import os
+import resource
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.messages import MAX_WORD, os_error_line, shorten, shorten_words
+
+runner = CliRunner()
+REPO = Path(__file__).resolve().parents[1]
+SEED = REPO / "samples" / "seed-digest.md"
+
+
+# --------------------------------------------------------------------------- 3: OSError lines
+
+
+def test_os_error_line_names_path_and_reason() -> None:
+    assert os_error_line(OSError(errno.ENOSPC, "No space left on device", "/out/papers/x.json")) == (
+        "/out/papers/x.json: No space left on device [ENOSPC]")
+    assert os_error_line(OSError(errno.EXDEV, "Invalid cross-device link", "/a", None, "/b")) == (
+        "/a -> /b: Invalid cross-device link [EXDEV]")
+    assert os_error_line(OSError(errno.ENOSPC, "No space left on device")) == "No space left on device [ENOSPC]"
+
+
+def test_long_paths_are_cut_in_the_middle() -> None:
+    path = "/tmp/out/" + "a" * 5000 + ".json"
+    short = shorten(path)
+    assert len(short) <= MAX_WORD and short.startswith("/tmp/out/aaa") and short.endswith("aaa.json")
+    assert "[4,9" in short                                            # says how much was left out
+    line = os_error_line(OSError(errno.ENAMETOOLONG, "File name too long", path))
+    assert len(line) < 200 and line.endswith("File name too long [ENAMETOOLONG]")
+    assert shorten_words("a b  " + "c" * 50) == "a b  " + "c" * 50      # short words and spacing kept
+
+
+def test_out_with_a_too_long_name_is_one_short_line(tmp_path: Path) -> None:
+    out = tmp_path / ("b" * 300)
+    result = runner.invoke(app, ["run", str(SEED), "--config", str(REPO / "config.yaml"), "--provider", "fake",
+                                 "--limit", "1", "--out", str(out), "--cache-dir", str(tmp_path / "c")])
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {str(tmp_path)[:30]}") and "...[" in line and len(line) < 250
+    assert line.endswith("bbb/seed-digest/papers: File name too long [ENAMETOOLONG]"), line
+
+
+def _limit_file_size() -> None:
+    """In the child: files may not grow past 3,000 bytes, and write() fails (EFBIG) instead of a signal."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (3000, 3000))
+
+
+def test_a_write_that_fails_mid_file_names_the_file(tmp_path: Path) -> None:
+    """A full disk fails in write(), whose OSError carries no path; a file-size limit fails the same way."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "run", str(SEED), "--config", str(REPO / "config.yaml"),
+         "--provider", "fake", "--no-cache", "--limit", "2", "--out", str(tmp_path / "out")],
+        preexec_fn=_limit_file_size, capture_output=True, text=True, cwd=REPO, timeout=120,
+        env={**os.environ, "OMP_WAIT_POLICY": "passive"})
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()[-1:]
+    papers = tmp_path / "out" / "seed-digest" / "papers"
+    assert line.startswith(f"error: {papers}/") and line.endswith(".json: File too large [EFBIG]"), line
+    assert "Traceback" not in result.stderr
+    assert not list(papers.glob(".*.tmp"))                           # the temp file is cleaned up
