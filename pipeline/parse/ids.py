@@ -6,8 +6,8 @@ Identifier schemes (https://info.arxiv.org/help/arxiv_identifier.html):
 * old style before 2007: ``archive[.SUBJ]/YYMMNNN`` (``hep-th/9901001``, ``math.GT/0309136``).
 
 Canonical form chosen here: **no version** (a digest, its JSONL file and the output document all talk
-about the paper, and the same paper is re-announced as ``v2``, ``v3``; the versioned link stays in
-``Paper.url``), no ``arXiv:`` prefix, old-style ids keep their slash (``hep-th/9901001``) and lose the
+about the paper, and the same paper is re-announced as ``v2``, ``v3``; the version stays in
+``Paper.url``, which :func:`abs_url` builds from the id), no ``arXiv:`` prefix, old-style ids keep their slash (``hep-th/9901001``) and lose the
 optional subject class (``math.GT/0309136`` -> ``math/0309136``, as arXiv itself resolves it).
 
 Only ASCII digits make an id. Text is NFKC-normalized first (Unicode Standard Annex #15), which maps
@@ -24,10 +24,12 @@ import re
 import unicodedata
 from urllib.parse import urlsplit
 
-_NEW = re.compile(r"(?P<id>[0-9]{4}\.[0-9]{4,5})(?:v[0-9]+)?")
-_OLD = re.compile(r"(?P<archive>[a-z]+(?:-[a-z]+)*)(?:\.[A-Za-z]{2})?/(?P<number>[0-9]{7})(?:v[0-9]+)?")
+_NEW = re.compile(r"(?P<id>[0-9]{4}\.[0-9]{4,5})(?:v(?P<version>[0-9]+))?")
+_OLD = re.compile(
+    r"(?P<archive>[a-z]+(?:-[a-z]+)*)(?:\.[A-Za-z]{2})?/(?P<number>[0-9]{7})(?:v(?P<version>[0-9]+))?")
 _PREFIX = re.compile(r"^arxiv\s*:\s*", re.IGNORECASE)
 _URL_PATH = re.compile(r"^/(?:abs|pdf|html|format)/(?P<rest>.+?)(?:\.pdf)?/?$")
+ABS_URL = "https://arxiv.org/abs/"
 
 
 def normalize_arxiv_id(raw: str) -> str:
@@ -41,13 +43,38 @@ def normalize_arxiv_id(raw: str) -> str:
     Raises:
         ValueError: ``raw`` is not an arXiv identifier (the message quotes it).
     """
+    return _split(raw)[0]
+
+
+def abs_url(arxiv_id: str, *links: object) -> str:
+    """The abstract page of a paper, built from its canonical id and nothing else the input wrote:
+    ``https://arxiv.org/abs/<id>``, plus ``vN`` when the first of ``links`` (ids or URLs in any
+    spelling :func:`normalize_arxiv_id` accepts) that names this paper with a version has one.
+
+    A link that is not an arXiv id of this paper (``javascript:alert(1)``, another site) is
+    ignored, so the URL written to outputs never comes from raw input.
+    ``abs_url("2601.16302", "http://arxiv.org/pdf/2601.16302v2.pdf")`` ->
+    ``"https://arxiv.org/abs/2601.16302v2"``.
+    """
+    for link in links:
+        try:
+            same, version = _split(str(link))
+        except ValueError:
+            continue
+        if same == arxiv_id and version:
+            return f"{ABS_URL}{arxiv_id}v{int(version)}"
+    return f"{ABS_URL}{arxiv_id}"
+
+
+def _split(raw: str) -> tuple[str, str | None]:
+    """``(canonical id, version digits or None)`` of an id or URL; ValueError when it is neither."""
     text = _PREFIX.sub("", unicodedata.normalize("NFKC", str(raw)).strip())
     if "://" in text or text.startswith(("arxiv.org/", "www.arxiv.org/")):
         text = _path_of_url(text)
     if match := _NEW.fullmatch(text):
-        return match["id"]
+        return match["id"], match["version"]
     if match := _OLD.fullmatch(text):
-        return f"{match['archive']}/{match['number']}"
+        return f"{match['archive']}/{match['number']}", match["version"]
     raise ValueError(f"not an arXiv identifier: {raw!r}")
 
 
@@ -92,3 +119,19 @@ def safe_filename(arxiv_id: str) -> str:
         digest = hashlib.sha256(stem.encode("ascii")).hexdigest()[:_HASH_CHARS]
         stem = f"{stem[:MAX_STEM_BYTES - _HASH_CHARS - 1]}-{digest}"
     return stem
+
+
+# arXiv category taxonomy (https://arxiv.org/category_taxonomy): ``archive`` or ``archive.SUBJ``.
+# Archives are lower-case words joined by one hyphen (cs, math, astro-ph, cond-mat, hep-th, q-bio,
+# and the retired chao-dyn, cmp-lg ...); subject classes are two capitals (cs.CV, math.AP, q-bio.NC,
+# astro-ph.GA) or, in physics and cond-mat, lower-case words (physics.optics, physics.atom-ph,
+# cond-mat.mes-hall).
+_CATEGORY = re.compile(r"[a-z]{1,12}(?:-[a-z]{2,8})?(?:\.(?:[A-Z]{2}|[a-z]{2,12}(?:-[a-z]{2,8})?))?")
+
+
+def is_arxiv_category(name: str | None) -> bool:
+    """True when ``name`` has the shape of an arXiv category name of the official taxonomy
+    (https://arxiv.org/category_taxonomy: ``cs.CV``, ``math.AP``, ``astro-ph.GA``, ``hep-th``,
+    ``q-bio.NC``, ``physics.optics``), ASCII only. Only such names may become Markdown anchors or
+    HTML attributes; any other category is data (``cs.CV'></div><script>`` is not a category)."""
+    return bool(name) and _CATEGORY.fullmatch(name) is not None and name.isascii()

@@ -22,7 +22,7 @@ from typing import Any
 from pipeline.errors import InputError
 from pipeline.models import SUMMARY_FIELDS, Digest, Paper, ParseWarning
 from pipeline.parse.assemble import drop_duplicates, finish_fields
-from pipeline.parse.ids import normalize_arxiv_id
+from pipeline.parse.ids import abs_url, normalize_arxiv_id
 from pipeline.parse.labels import canonical
 from pipeline.parse.source import SourceText
 from pipeline.parse.text import join_abstract, join_field, one_line, split_authors
@@ -125,18 +125,11 @@ def _paper(record: dict, number: int, warnings: list[ParseWarning]) -> Paper | N
     summary = record.get("summary")
     abstract = join_abstract(summary.split("\n")) if isinstance(summary, str) else ""
     main = categories[0] if categories else None
-    paper = Paper(arxiv_id=arxiv_id, url=_url(record, arxiv_id), title=one_line(title),
+    url = abs_url(arxiv_id, *(record.get(key) for key in ("id", "abs", "url", "pdf")))  # never a raw link
+    paper = Paper(arxiv_id=arxiv_id, url=url, title=one_line(title),
                   authors=_strings(record.get("authors"), split=None), category=main, section=main,
                   fields=fields, abstract=abstract, extra=extra, source_problems=problems, line=number)
     return finish_fields(paper)
-
-
-def _url(record: dict, arxiv_id: str) -> str:
-    """The abstract page link as written (``abs`` or ``url``), else the canonical one."""
-    for key in ("abs", "url"):
-        if isinstance(record.get(key), str) and record[key].strip():
-            return record[key].strip()
-    return f"https://arxiv.org/abs/{arxiv_id}"
 
 
 def _strings(value: Any, split: str | None) -> list[str]:
