@@ -159,3 +159,26 @@ def test_run_over_non_ascii_ids_writes_every_other_paper(repo: Path, tmp_path: P
         assert run["records_skipped"] == 1 and run["papers"] == len(written)
         listed = [p["arxiv_id"] for p in json.loads((out / "digest.json").read_text(encoding="utf-8"))["papers"]]
         assert set(listed) == written
+
+
+# --------------------------------------------------------------------------- 5: deeply nested JSONL records
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def test_deeply_nested_record_is_skipped_with_its_line(tmp_path: Path) -> None:
+    lines = ['{"id": "2501.90001", "title": "Fine", "summary": "We study it.", "AI": {"tldr": "一个摘要。"}}',
+             '{"id": "2501.90002", "title": "Deep", "x": ' + _nested(100_000) + "}",
+             '{"id": "2501.90003", "title": "Deep AI", "AI": {"tldr": "t", "k": ' + '{"a": ' * 5000 + "1"
+             + "}" * 5000 + "}}",
+             '{"id": "2501.90004", "title": "Nested but readable", "x": ' + _nested(50) + "}"]
+    digest = parse_digest(_write(tmp_path, "deep.jsonl", "\n".join(lines) + "\n"))
+    assert [p.arxiv_id for p in digest.papers] == ["2501.90001", "2501.90004"]
+    skipped = [(w.line, w.message) for w in digest.warnings if w.skipped]
+    assert [line for line, _ in skipped] == [2, 3]
+    assert all("nested too deeply" in message for _, message in skipped)
+    assert digest.papers[1].extra["x"] == _nested(50)
+    result = runner.invoke(app, ["parse", str(tmp_path / "deep.jsonl")])
+    assert result.exit_code == 1 and "line 2" in result.stdout and "RecursionError" not in result.output
