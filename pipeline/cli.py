@@ -2,7 +2,7 @@
 
 Exit codes (docs/PRODUCT.md): 0 every paper ok or repaired; 1 the run finished but some papers
 failed validation (all written); 2 bad input or config (one clear line, nothing half-written).
-Errors print as one line on stderr; ``--debug`` shows the traceback too.
+Errors print as one line on stderr; ``--debug`` shows the traceback before it, and changes no exit code.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -27,7 +28,7 @@ out = Console(highlight=False)
 
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="config file [default: ./config.yaml]")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="override a config key, e.g. --set stages.translate.prompt=NAME (repeatable)")]
-DebugOpt = Annotated[bool, typer.Option("--debug", help="show tracebacks on errors")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="show the traceback before an error line (the exit code is the same)")]
 ProviderOpt = Annotated[Optional[str], typer.Option("--provider", help="local | openai | fake")]
 BaseUrlOpt = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")]
 ModelOpt = Annotated[Optional[str], typer.Option("--model", help="model for every stage (overrides config)")]
@@ -45,9 +46,11 @@ NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="keep the cache in 
 HANDLED = (PipelineError, OSError)
 
 
-def _fail(exc: BaseException, debug: bool) -> None:
+def _fail(exc: BaseException, debug: bool) -> NoReturn:
+    """Print ``exc`` as one ``error:`` line on stderr and exit with its code (a PipelineError's
+    ``exit_code``, else 2). ``debug`` prints the traceback first; the line and the code stay the same."""
     if debug:
-        raise exc
+        traceback.print_exception(exc, file=sys.stderr)
     text = os_error_line(exc) if isinstance(exc, OSError) else str(exc)
     err.print(f"error: {shorten_words(text)}", markup=False, soft_wrap=True)
     raise typer.Exit(exc.exit_code if isinstance(exc, PipelineError) else 2)
@@ -147,18 +150,15 @@ def rerun(
     validation, 2 bad input or config.
     """
     from pipeline.app import RunOptions, execute_rerun
-    from pipeline.parse.ids import normalize_arxiv_id
     from pipeline.report import print_rerun
 
     options = RunOptions(config=config, overrides=list(overrides or []), out_dir=out_dir, cache_dir=cache_dir,
                          no_cache=no_cache, provider=provider, base_url=base_url, model=model,
                          concurrency=concurrency, timeout=timeout, variant=variant)
     try:
-        paper_id = normalize_arxiv_id(arxiv_id)
-    except ValueError as exc:
-        from pipeline.errors import ConfigError
-
-        _fail(ConfigError("ARXIV_ID", [str(exc)]), debug)
+        paper_id = _paper_id(arxiv_id)
+    except HANDLED as exc:
+        _fail(exc, debug)
     try:
         result = execute_rerun(paper_id, digest, options, from_stage)
     except HANDLED as exc:
@@ -310,6 +310,17 @@ def schema(
 def version() -> None:
     """Print the pipeline version."""
     out.print(f"digest-pipeline {__version__}")
+
+
+def _paper_id(raw: str) -> str:
+    """The normalized arXiv id of rerun's ARXIV_ID argument; ConfigError when it is not one."""
+    from pipeline.errors import ConfigError
+    from pipeline.parse.ids import normalize_arxiv_id
+
+    try:
+        return normalize_arxiv_id(raw)
+    except ValueError as exc:
+        raise ConfigError("ARXIV_ID", [str(exc)]) from exc
 
 
 def _split_ids(ids: list[str] | None) -> list[str] | None:

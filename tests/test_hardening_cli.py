@@ -70,3 +70,44 @@ def test_a_write_that_fails_mid_file_names_the_file(tmp_path: Path) -> None:
     assert line.startswith(f"error: {papers}/") and line.endswith(".json: File too large [EFBIG]"), line
     assert "Traceback" not in result.stderr
     assert not list(papers.glob(".*.tmp"))                           # the temp file is cleaned up
+
+
+# --------------------------------------------------------------------------- 6: --debug keeps the exit code
+
+
+def _error_cases(tmp_path: Path) -> dict[str, list[str]]:
+    """One failing invocation per command that takes --debug (each exits 2 without it)."""
+    missing = str(tmp_path / "nonexistent.md")
+    config = ["--config", str(REPO / "config.yaml"), "--provider", "fake", "--cache-dir", str(tmp_path / "c")]
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    return {
+        "parse": ["parse", missing],
+        "run": ["run", missing, *config, "--out", str(tmp_path / "o")],
+        "run --dry-run": ["run", missing, *config, "--dry-run"],
+        "run, bad --ids": ["run", str(SEED), *config, "--ids", "notanid"],
+        "run, --out is a file": ["run", str(SEED), *config, "--limit", "1", "--out", str(tmp_path / "afile")],
+        "rerun": ["rerun", "2601.16302", "--digest", str(SEED), *config, "--out", str(tmp_path / "none")],
+        "rerun, bad id": ["rerun", "notanid", "--digest", str(SEED), *config],
+        "validate": ["validate", str(tmp_path / "nowhere")],
+        "eval": ["eval", missing, *config, "--out", str(tmp_path / "e")],
+        "eval, bad --ids": ["eval", str(SEED), *config, "--ids", "notanid"],
+    }
+
+
+def test_debug_adds_the_traceback_and_keeps_the_exit_code(tmp_path: Path) -> None:
+    for name, args in _error_cases(tmp_path).items():
+        plain = runner.invoke(app, args)
+        debug = runner.invoke(app, [*args, "--debug"])
+        assert plain.exit_code == 2, (name, plain.output)
+        assert debug.exit_code == plain.exit_code, (name, debug.output, debug.exception)
+        assert "Traceback" not in plain.stderr and "Traceback" in debug.stderr, name
+        line = plain.stderr.strip().splitlines()[-1]
+        assert line.startswith("error: ") and debug.stderr.strip().splitlines()[-1] == line, name
+
+
+def test_debug_keeps_the_exit_code_in_a_real_process(tmp_path: Path) -> None:
+    """Outside CliRunner too: an uncaught exception would make the interpreter exit 1."""
+    codes = [subprocess.run([sys.executable, "-m", "pipeline.cli", "parse", str(tmp_path / "none.md"), *debug],
+                            capture_output=True, text=True, cwd=REPO, timeout=60).returncode
+             for debug in ([], ["--debug"])]
+    assert codes == [2, 2]
