@@ -15,17 +15,28 @@ from pathlib import Path
 from typing import Annotated, NoReturn, Optional
 
 import typer
+import typer.core
 from rich.console import Console
 
 from pipeline import __version__
 from pipeline.errors import PipelineError
 from pipeline.messages import os_error_line, shorten_words
 
+class _Command(typer.core.TyperCommand):
+    """A command whose usage line names its arguments as the README does (``DIGEST``), without the
+    braces typer puts around required ones (``{DIGEST}``)."""
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
+        return [piece[1:-1] if piece.startswith("{") and piece.endswith("}") else piece
+                for piece in super().collect_usage_pieces(ctx)]
+
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Turn daily-arXiv-ai-enhanced digests (Chinese LLM summaries) into validated English JSON.")
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 
+DigestArg = Annotated[Path, typer.Argument(metavar="DIGEST", help="the digest: Markdown (.md) or JSONL data file")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="config file [default: ./config.yaml]")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="override a config key, e.g. --set stages.translate.prompt=NAME (repeatable)")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="show the traceback before an error line (the exit code is the same)")]
@@ -56,9 +67,9 @@ def _fail(exc: BaseException, debug: bool) -> NoReturn:
     raise typer.Exit(exc.exit_code if isinstance(exc, PipelineError) else 2)
 
 
-@app.command()
+@app.command(cls=_Command)
 def run(
-    digest: Annotated[Path, typer.Argument(help="the digest: Markdown (.md) or JSONL data file")],
+    digest: DigestArg,
     config: ConfigOpt = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="output root; files go to OUT/<digest-stem>/ [default: outputs]")] = None,
     cache_dir: CacheDirOpt = None,
@@ -120,9 +131,9 @@ def run(
     raise typer.Exit(1 if statuses & {"failed", "skipped"} or problems else 0)
 
 
-@app.command()
+@app.command(cls=_Command)
 def rerun(
-    arxiv_id: Annotated[str, typer.Argument(help="the paper's arXiv id, e.g. 2601.16302")],
+    arxiv_id: Annotated[str, typer.Argument(metavar="ARXIV_ID", help="the paper's arXiv id, e.g. 2601.16302")],
     digest: Annotated[Path, typer.Option("--digest", help="the digest the paper is in (Markdown or JSONL)")],
     from_stage: Annotated[Optional[str], typer.Option(
         "--from-stage", help="force this stage and the later ones past the cache: translate | generate | "
@@ -174,9 +185,9 @@ def rerun(
     raise typer.Exit(result.exit_code)
 
 
-@app.command()
+@app.command(cls=_Command)
 def parse(
-    digest: Annotated[Path, typer.Argument(help="the digest: Markdown (.md) or JSONL data file")],
+    digest: DigestArg,
     as_json: Annotated[bool, typer.Option("--json", help="print the parsed papers as a JSON array")] = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -199,9 +210,9 @@ def parse(
     raise typer.Exit(1 if any(w.skipped for w in parsed.warnings) else 0)
 
 
-@app.command()
+@app.command(cls=_Command)
 def validate(
-    path: Annotated[Path, typer.Argument(help="a papers/<id>.json file, an outputs/<digest>/ folder, or outputs/")],
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="a papers/<id>.json file, an outputs/<digest>/ folder, or outputs/")],
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON instead of a table")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="report only; rewrite nothing")] = False,
     debug: DebugOpt = False,
@@ -226,9 +237,9 @@ def validate(
     raise typer.Exit(report.exit_code)
 
 
-@app.command("eval")
+@app.command("eval", cls=_Command)
 def eval_command(
-    digest: Annotated[Path, typer.Argument(help="the digest: Markdown (.md) or JSONL data file")],
+    digest: DigestArg,
     variants: Annotated[Optional[list[str]], typer.Option(
         "--variant", help="NAME from the config's variants: (or 'base'), or an ad-hoc 'NAME=KEY=VALUE;KEY=VALUE'; "
                           "repeatable, the first is the baseline [default: every variant in the config]")] = None,
@@ -288,7 +299,7 @@ def eval_command(
         print_eval(out, result.report, show_diff=show_diff, out_dir=str(result.out_dir))
 
 
-@app.command()
+@app.command(cls=_Command)
 def schema(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write to this file instead of stdout")] = None,
 ) -> None:
@@ -306,7 +317,7 @@ def schema(
         sys.stdout.write(text)
 
 
-@app.command()
+@app.command(cls=_Command)
 def version() -> None:
     """Print the pipeline version."""
     out.print(f"digest-pipeline {__version__}")

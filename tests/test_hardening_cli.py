@@ -111,3 +111,35 @@ def test_debug_keeps_the_exit_code_in_a_real_process(tmp_path: Path) -> None:
                             capture_output=True, text=True, cwd=REPO, timeout=60).returncode
              for debug in ([], ["--debug"])]
     assert codes == [2, 2]
+
+
+# --------------------------------------------------------------------------- 7: help and README
+
+
+def test_usage_lines_name_arguments_as_the_readme_does() -> None:
+    expected = {"run": "DIGEST", "rerun": "ARXIV_ID", "parse": "DIGEST", "validate": "PATH", "eval": "DIGEST"}
+    for command, argument in expected.items():
+        result = runner.invoke(app, [command, "--help"], prog_name="digest-pipeline")
+        assert result.exit_code == 0
+        usage = result.stdout.splitlines()[0]
+        assert usage == f"Usage: digest-pipeline {command} [OPTIONS] {argument}", usage
+    missing = runner.invoke(app, ["rerun"])
+    assert missing.exit_code == 2 and "Missing argument 'ARXIV_ID'" in missing.output
+
+
+def _quick_start_commands() -> list[str]:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    return [block.strip() for block in section.split("```bash")[1:] for block in [block.split("```")[0]]]
+
+
+def test_readme_quick_start_tries_ten_papers_first_and_says_the_whole_sample_takes_an_hour() -> None:
+    first, whole, tests = _quick_start_commands()
+    assert first.startswith("python3 -m venv .venv && .venv/bin/pip install -e '.[local]' && ")
+    assert first.endswith("digest-pipeline run samples/seed-digest.md --limit 10")
+    assert whole == ".venv/bin/digest-pipeline run samples/seed-digest.md"
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    assert "about an hour" in quick_start and "129 papers" in quick_start
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()[-1]
+    assert tests == ci                                   # CI runs exactly the README's test command

@@ -58,6 +58,7 @@ from pipeline.errors import ConfigError, ProviderError
 from pipeline.llm.base import LLMRequest, LLMResponse, Provider, register_provider
 from pipeline.llm.ratelimit import RateLimiter, estimate_tokens
 from pipeline.llm.retry import parse_retry_after
+from pipeline.llm.urls import redact_http_logs, redact_url, redact_urls
 
 T = TypeVar("T")
 
@@ -121,7 +122,9 @@ class OpenAIProvider(Provider):
     """Chat and completion calls against an OpenAI-compatible ``base_url`` (see the module docstring).
 
     Args:
-        base_url: the API root including ``/v1``.
+        base_url: the API root including ``/v1``. Requests use it as given; everything shown
+            (:attr:`base_url`, :meth:`describe_model`, ``repr``, logs, error messages) has its
+            userinfo (``user:key@``) removed (:func:`pipeline.llm.urls.redact_url`).
         api_key_env: name of the environment variable holding the key (read once, here).
         timeout: seconds allowed per HTTP request (connect, read, write, pool).
         concurrency: requests in flight at once; becomes :attr:`max_concurrency`.
@@ -142,14 +145,17 @@ class OpenAIProvider(Provider):
                  tokens_per_minute: float | None = None, rate_limit_pause: float = 60.0,
                  extra_headers: Mapping[str, str] | None = None) -> None:
         _check_settings(timeout, concurrency, requests_per_minute, tokens_per_minute, rate_limit_pause)
-        self.base_url = base_url.rstrip("/")
+        self._request_url = base_url.rstrip("/")         # may carry a credential: requests only
+        self.base_url = redact_url(self._request_url)
+        if self.base_url != self._request_url:
+            redact_http_logs()                           # httpx logs every request's full URL
         self.api_key_env = api_key_env
         self.timeout = float(timeout)
         self.max_concurrency = int(concurrency)
         self.rate_limit_pause = float(rate_limit_pause)
         self._api_key = resolve_api_key(api_key_env, self.base_url)
         self._json_mode_supported = True
-        self._client = AsyncOpenAI(api_key=self._api_key, base_url=self.base_url, timeout=self.timeout,
+        self._client = AsyncOpenAI(api_key=self._api_key, base_url=self._request_url, timeout=self.timeout,
                                    max_retries=0, default_headers=dict(extra_headers or {}))
         self.limiter = RateLimiter(requests_per_minute, tokens_per_minute)
         self._in_flight = asyncio.Semaphore(self.max_concurrency)
@@ -304,7 +310,7 @@ class OpenAIProvider(Provider):
                                  f"{self.timeout:g}s", retryable=True)
         if isinstance(exc, openai.APIConnectionError):
             return ProviderError(PROVIDER_NAME, f"connection to {self.base_url} failed: "
-                                 f"{_cause_text(exc)}", retryable=True)
+                                 f"{self._redact(_cause_text(exc))}", retryable=True)
         if isinstance(exc, openai.APIStatusError):
             return self._status_error(exc, request)
         if isinstance(exc, openai.APIResponseValidationError):
@@ -334,7 +340,9 @@ class OpenAIProvider(Provider):
         return messages.get(status, f"{status} from {self.base_url}: {detail}")
 
     def _redact(self, text: str) -> str:
-        """``text`` with the API key, should a server echo it, replaced by ``***``."""
+        """``text`` with the API key, should a server echo it, replaced by ``***``, and URLs
+        without their userinfo."""
+        text = redact_urls(text.replace(self._request_url, self.base_url))
         return text.replace(self._api_key, "***") if self._api_key else text
 
 
