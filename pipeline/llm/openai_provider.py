@@ -43,13 +43,11 @@ Registered as ``openai``: ``create_provider("openai", settings)`` builds
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import os
 import threading
 from collections.abc import Coroutine, Mapping
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import openai
 from openai import AsyncOpenAI
@@ -58,7 +56,7 @@ from pipeline.errors import ConfigError, ProviderError
 from pipeline.llm.base import LLMRequest, LLMResponse, Provider, register_provider
 from pipeline.llm.ratelimit import RateLimiter, estimate_tokens
 from pipeline.llm.retry import parse_retry_after
-from pipeline.llm.urls import redact_http_logs, redact_url, redact_urls
+from pipeline.llm.urls import is_loopback_url, redact_http_logs, redact_url, redact_urls
 
 T = TypeVar("T")
 
@@ -87,17 +85,6 @@ DEFAULT_RATE_LIMIT_PAUSE = 1.0
 FATAL_STATUS = frozenset({401, 404})
 """Statuses remembered by the provider: a bad key (401) fails every later call, a 404 every later
 call for the same model, at once and without a request."""
-
-
-def is_loopback_url(base_url: str) -> bool:
-    """True when ``base_url``'s host is ``localhost`` or a loopback IP (127.0.0.0/8, ::1)."""
-    host = urlsplit(base_url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def resolve_api_key(api_key_env: str, base_url: str) -> str:

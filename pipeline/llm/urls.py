@@ -8,12 +8,24 @@ the HTTP client) may show it.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 from urllib.parse import urlsplit, urlunsplit
 
 # scheme "://" userinfo "@": the userinfo has no "/", "?", "#", "@" or blank (RFC 3986 §3.2).
 _USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s]*@")
+
+
+def is_loopback_url(base_url: str) -> bool:
+    """True when ``base_url``'s host is ``localhost`` or a loopback IP (127.0.0.0/8, ::1)."""
+    host = urlsplit(base_url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def redact_url(url: str) -> str:
