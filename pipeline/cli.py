@@ -2,7 +2,7 @@
 
 Exit codes (docs/PRODUCT.md): 0 every paper ok or repaired; 1 the run finished but some papers
 failed validation (all written); 2 bad input or config (one clear line, nothing half-written).
-Errors print as one line on stderr; ``--debug`` shows the traceback too.
+Errors print as one line on stderr; ``--debug`` shows the traceback before it, and changes no exit code.
 """
 
 from __future__ import annotations
@@ -10,24 +10,37 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
+import typer.core
 from rich.console import Console
 
 from pipeline import __version__
 from pipeline.errors import PipelineError
+from pipeline.messages import os_error_line, shorten_words
 from pipeline.stages.registry import stage_names
+
+class _Command(typer.core.TyperCommand):
+    """A command whose usage line names its arguments as the README does (``DIGEST``), without the
+    braces typer puts around required ones (``{DIGEST}``)."""
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
+        return [piece[1:-1] if piece.startswith("{") and piece.endswith("}") else piece
+                for piece in super().collect_usage_pieces(ctx)]
+
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Turn daily-arXiv-ai-enhanced digests (Chinese LLM summaries) into validated English JSON.")
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 
+DigestArg = Annotated[Path, typer.Argument(metavar="DIGEST", help="the digest: Markdown (.md) or JSONL data file")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="config file [default: ./config.yaml]")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="override a config key, e.g. --set stages.translate.prompt=NAME (repeatable)")]
-DebugOpt = Annotated[bool, typer.Option("--debug", help="show tracebacks on errors")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="show the traceback before an error line (the exit code is the same)")]
 ProviderOpt = Annotated[Optional[str], typer.Option("--provider", help="local | openai | fake")]
 BaseUrlOpt = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")]
 ModelOpt = Annotated[Optional[str], typer.Option("--model", help="model for every stage (overrides config)")]
@@ -45,16 +58,19 @@ NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="keep the cache in 
 HANDLED = (PipelineError, OSError)
 
 
-def _fail(exc: BaseException, debug: bool) -> None:
+def _fail(exc: BaseException, debug: bool) -> NoReturn:
+    """Print ``exc`` as one ``error:`` line on stderr and exit with its code (a PipelineError's
+    ``exit_code``, else 2). ``debug`` prints the traceback first; the line and the code stay the same."""
     if debug:
-        raise exc
-    err.print(f"error: {exc}", markup=False, soft_wrap=True)
+        traceback.print_exception(exc, file=sys.stderr)
+    text = os_error_line(exc) if isinstance(exc, OSError) else str(exc)
+    err.print(f"error: {shorten_words(text)}", markup=False, soft_wrap=True)
     raise typer.Exit(exc.exit_code if isinstance(exc, PipelineError) else 2)
 
 
-@app.command()
+@app.command(cls=_Command)
 def run(
-    digest: Annotated[Path, typer.Argument(help="the digest: Markdown (.md) or JSONL data file")],
+    digest: DigestArg,
     config: ConfigOpt = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="output root; files go to OUT/<digest-stem>/ [default: outputs]")] = None,
     cache_dir: CacheDirOpt = None,
@@ -116,9 +132,9 @@ def run(
     raise typer.Exit(1 if statuses & {"failed", "skipped"} or problems else 0)
 
 
-@app.command()
+@app.command(cls=_Command)
 def rerun(
-    arxiv_id: Annotated[str, typer.Argument(help="the paper's arXiv id, e.g. 2601.16302")],
+    arxiv_id: Annotated[str, typer.Argument(metavar="ARXIV_ID", help="the paper's arXiv id, e.g. 2601.16302")],
     digest: Annotated[Path, typer.Option("--digest", help="the digest the paper is in (Markdown or JSONL)")],
     from_stage: Annotated[Optional[str], typer.Option(
         "--from-stage", help=f"force this stage and the later ones past the cache: {' | '.join(stage_names())}; "
@@ -146,18 +162,15 @@ def rerun(
     validation, 2 bad input or config.
     """
     from pipeline.app import RunOptions, execute_rerun
-    from pipeline.parse.ids import normalize_arxiv_id
     from pipeline.report import print_rerun
 
     options = RunOptions(config=config, overrides=list(overrides or []), out_dir=out_dir, cache_dir=cache_dir,
                          no_cache=no_cache, provider=provider, base_url=base_url, model=model,
                          concurrency=concurrency, timeout=timeout, variant=variant)
     try:
-        paper_id = normalize_arxiv_id(arxiv_id)
-    except ValueError as exc:
-        from pipeline.errors import ConfigError
-
-        _fail(ConfigError("ARXIV_ID", [str(exc)]), debug)
+        paper_id = _paper_id(arxiv_id)
+    except HANDLED as exc:
+        _fail(exc, debug)
     try:
         result = execute_rerun(paper_id, digest, options, from_stage)
     except HANDLED as exc:
@@ -173,13 +186,17 @@ def rerun(
     raise typer.Exit(result.exit_code)
 
 
-@app.command()
+@app.command(cls=_Command)
 def parse(
-    digest: Annotated[Path, typer.Argument(help="the digest: Markdown (.md) or JSONL data file")],
+    digest: DigestArg,
     as_json: Annotated[bool, typer.Option("--json", help="print the parsed papers as a JSON array")] = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Parse DIGEST only: paper counts by category and every warning with its line number."""
+    """Parse DIGEST only: paper counts by category and every warning with its line number.
+
+    Exit 0 parsed, 1 some input record could not be read as a paper (skipped, named with its
+    line), 2 DIGEST is not a digest or cannot be read.
+    """
     from pipeline.parse import parse_digest
     from pipeline.report import print_parse_report
 
@@ -191,11 +208,12 @@ def parse(
         sys.stdout.write(json.dumps([p.model_dump(mode="json") for p in parsed.papers], ensure_ascii=False, indent=2) + "\n")
     else:
         print_parse_report(out, parsed)
+    raise typer.Exit(1 if any(w.skipped for w in parsed.warnings) else 0)
 
 
-@app.command()
+@app.command(cls=_Command)
 def validate(
-    path: Annotated[Path, typer.Argument(help="a papers/<id>.json file, an outputs/<digest>/ folder, or outputs/")],
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="a papers/<id>.json file, an outputs/<digest>/ folder, or outputs/")],
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON instead of a table")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="report only; rewrite nothing")] = False,
     debug: DebugOpt = False,
@@ -220,9 +238,9 @@ def validate(
     raise typer.Exit(report.exit_code)
 
 
-@app.command("eval")
+@app.command("eval", cls=_Command)
 def eval_command(
-    digest: Annotated[Path, typer.Argument(help="the digest: Markdown (.md) or JSONL data file")],
+    digest: DigestArg,
     variants: Annotated[Optional[list[str]], typer.Option(
         "--variant", help="NAME from the config's variants: (or 'base'), or an ad-hoc 'NAME=KEY=VALUE;KEY=VALUE'; "
                           "repeatable, the first is the baseline [default: every variant in the config]")] = None,
@@ -282,7 +300,7 @@ def eval_command(
         print_eval(out, result.report, show_diff=show_diff, out_dir=str(result.out_dir))
 
 
-@app.command()
+@app.command(cls=_Command)
 def schema(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write to this file instead of stdout")] = None,
 ) -> None:
@@ -300,10 +318,21 @@ def schema(
         sys.stdout.write(text)
 
 
-@app.command()
+@app.command(cls=_Command)
 def version() -> None:
     """Print the pipeline version."""
     out.print(f"digest-pipeline {__version__}")
+
+
+def _paper_id(raw: str) -> str:
+    """The normalized arXiv id of rerun's ARXIV_ID argument; ConfigError when it is not one."""
+    from pipeline.errors import ConfigError
+    from pipeline.parse.ids import normalize_arxiv_id
+
+    try:
+        return normalize_arxiv_id(raw)
+    except ValueError as exc:
+        raise ConfigError("ARXIV_ID", [str(exc)]) from exc
 
 
 def _split_ids(ids: list[str] | None) -> list[str] | None:

@@ -99,3 +99,27 @@ class ModelNotAvailableError(PipelineError):
         self.model = model
         self.message = message
         super().__init__(f"model {model}: {message}")
+
+
+class OutputLockedError(PipelineError):
+    """Another live process holds the output folder's lock (see :mod:`pipeline.output.lock`).
+
+    Attributes:
+        out_dir: the output folder.
+        holder: what the holder wrote in the lock file: ``pid``, ``command``, ``started_at``
+            (ISO 8601 UTC), ``host``; empty when it had not written it yet.
+    """
+
+    exit_code = 2
+
+    def __init__(self, out_dir: str | Path, holder: dict) -> None:
+        self.out_dir = Path(out_dir)
+        self.holder = dict(holder)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        h = self.holder
+        who = (f"'{h.get('command', '?')}' (PID {h.get('pid', '?')} on {h.get('host', '?')}, "
+               f"started {h.get('started_at', '?')})") if h else "another process that is starting"
+        return (f"{self.out_dir}: output folder in use by {who}; wait for it to finish or stop it "
+                "(two runs on one output folder would mix their results and pay twice)")

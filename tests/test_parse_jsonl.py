@@ -35,7 +35,7 @@ def test_record_mapping_and_extra_keys():
 
 def test_task_key_string_authors_and_placeholders():
     paper = {p.arxiv_id: p for p in parse_digest(HERE / "variants.jsonl").papers}["2501.90262"]
-    assert paper.url == "http://arxiv.org/abs/2501.90262v3"
+    assert paper.url == "https://arxiv.org/abs/2501.90262v3"           # built from the id, version kept
     assert paper.authors == ["Author C", "Author D"]
     assert paper.category == "cs.LG"                                # "['cs.LG']" as a string
     assert paper.fields["tldr"] == "任务。"

@@ -167,7 +167,7 @@ def test_refusal_text_is_kept_and_marked():
 def test_unfilled_templates_and_na():
     digest = parse_digest(shared("synthetic", "21-unrendered-template-placeholders.md"))
     first, second = digest.papers
-    assert first.url == "http://arxiv.org/pdf/2501.90091v1" and first.arxiv_id == "2501.90091"
+    assert first.url == "https://arxiv.org/abs/2501.90091v1" and first.arxiv_id == "2501.90091"
     assert first.fields["tldr"] == "{tldr}"
     assert first.source_problems["tldr"] == "unfilled template: {tldr}"
     assert first.category == "cs.LG"                               # "{cate}" replaced by the section

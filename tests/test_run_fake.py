@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from support.paths import CONFIG, SEED, shared
-from support.cli import run_cli
+from support.cli import fake_options, run_cli
 
 from pipeline.llm.base import LLMRequest
 from pipeline.llm.fake import template_responder
@@ -16,13 +16,9 @@ from pipeline.llm.fake import template_responder
 CJK = re.compile(r"[\u3400-\u9fff]")
 
 
-def _fake(tmp_path: Path) -> tuple:
-    """Options of a fake-provider run writing into ``tmp_path``."""
-    return ("--config", CONFIG, "--provider", "fake", "--out", tmp_path / "out", "--cache-dir", tmp_path / "cache")
-
 
 def test_full_sample_run_then_warm_rerun(tmp_path: Path) -> None:
-    first = run_cli("run", SEED, *_fake(tmp_path))
+    first = run_cli("run", SEED, *fake_options(tmp_path))
     assert first.exit_code == 0, first.output
     out = tmp_path / "out" / "seed-digest"
     papers = sorted((out / "papers").glob("*.json"))
@@ -42,7 +38,7 @@ def test_full_sample_run_then_warm_rerun(tmp_path: Path) -> None:
     english_md = (out / "digest.en.md").read_text(encoding="utf-8")
     assert english_md.count("### [") == 129 and not CJK.search(english_md.split("Abstract:")[0])
 
-    second = run_cli("run", SEED, *_fake(tmp_path))
+    second = run_cli("run", SEED, *fake_options(tmp_path))
     assert second.exit_code == 0, second.output
     rerun = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert rerun["model_calls"] == 0 and rerun["cache_hits"] == run["model_calls"]
@@ -57,7 +53,7 @@ def _echo_chinese(request: LLMRequest) -> str:
 
 def test_echoed_chinese_is_reasked_then_reported_failed(tmp_path: Path, fake_provider) -> None:
     echo = fake_provider(_echo_chinese)  # registered with the fake provider's default stages
-    result = run_cli("run", SEED, *_fake(tmp_path), "--provider", echo, "--ids", "2601.16272,2601.16302")
+    result = run_cli("run", SEED, *fake_options(tmp_path), "--provider", echo, "--ids", "2601.16272,2601.16302")
     assert result.exit_code == 1, result.output
     doc = json.loads((tmp_path / "out" / "seed-digest" / "papers" / "2601.16302.json").read_text(encoding="utf-8"))
     assert doc["validation"]["status"] == "failed"
@@ -78,19 +74,19 @@ def test_missing_digest_is_one_line_exit_2_and_writes_nothing(tmp_path: Path) ->
 
 
 def test_bad_config_value_is_exit_2_before_any_call(tmp_path: Path) -> None:
-    result = run_cli("run", SEED, *_fake(tmp_path), "--set", "validation.max_repairs=-1")
+    result = run_cli("run", SEED, *fake_options(tmp_path), "--set", "validation.max_repairs=-1")
     assert result.exit_code == 2
     assert "max_repairs" in result.stderr
     assert not (tmp_path / "out").exists()
 
 
 def test_unknown_id_is_exit_2(tmp_path: Path) -> None:
-    result = run_cli("run", SEED, *_fake(tmp_path), "--ids", "2601.99999")
+    result = run_cli("run", SEED, *fake_options(tmp_path), "--ids", "2601.99999")
     assert result.exit_code == 2 and "2601.99999" in result.stderr
 
 
 def test_limit_run_lists_every_paper_and_counts_only_the_processed(tmp_path: Path) -> None:
-    result = run_cli("run", SEED, *_fake(tmp_path), "--limit", "2")
+    result = run_cli("run", SEED, *fake_options(tmp_path), "--limit", "2")
     assert result.exit_code == 0, result.output
     out = tmp_path / "out" / "seed-digest"
     digest = json.loads((out / "digest.json").read_text(encoding="utf-8"))
@@ -107,10 +103,10 @@ def test_limit_run_lists_every_paper_and_counts_only_the_processed(tmp_path: Pat
 
 
 def test_ids_run_after_a_full_run_keeps_the_other_papers_in_the_aggregates(tmp_path: Path) -> None:
-    assert run_cli("run", SEED, *_fake(tmp_path)).exit_code == 0
+    assert run_cli("run", SEED, *fake_options(tmp_path)).exit_code == 0
     out = tmp_path / "out" / "seed-digest"
     before = json.loads((out / "digest.json").read_text(encoding="utf-8"))
-    again = run_cli("run", SEED, *_fake(tmp_path), "--ids", "2601.16302")
+    again = run_cli("run", SEED, *fake_options(tmp_path), "--ids", "2601.16302")
     assert again.exit_code == 0, again.output
     after = json.loads((out / "digest.json").read_text(encoding="utf-8"))
     assert [p["arxiv_id"] for p in after["papers"]] == [p["arxiv_id"] for p in before["papers"]]
@@ -137,10 +133,10 @@ def test_a_record_that_is_not_a_paper_is_reported_and_the_run_exits_1(tmp_path: 
 
 
 def test_an_unreadable_earlier_paper_file_is_named_and_the_run_exits_1(tmp_path: Path) -> None:
-    assert run_cli("run", SEED, *_fake(tmp_path), "--limit", "3").exit_code == 0
+    assert run_cli("run", SEED, *fake_options(tmp_path), "--limit", "3").exit_code == 0
     out = tmp_path / "out" / "seed-digest"
     (out / "papers" / "2601.16272.json").write_text("{bad", encoding="utf-8")
-    again = run_cli("run", SEED, *_fake(tmp_path), "--ids", "2601.16302")
+    again = run_cli("run", SEED, *fake_options(tmp_path), "--ids", "2601.16302")
     assert again.exit_code == 1, again.output
     assert "2601.16272.json: not valid JSON" in again.stderr
     entry = json.loads((out / "digest.json").read_text(encoding="utf-8"))["papers"][0]
@@ -151,7 +147,7 @@ def test_an_unreadable_earlier_paper_file_is_named_and_the_run_exits_1(tmp_path:
 
 
 def test_ids_option_is_repeatable(tmp_path: Path) -> None:
-    result = run_cli("run", SEED, *_fake(tmp_path), "--ids", "2601.16302", "--ids", "2601.16428,arXiv:2601.16302v2", "--json")
+    result = run_cli("run", SEED, *fake_options(tmp_path), "--ids", "2601.16302", "--ids", "2601.16428,arXiv:2601.16302v2", "--json")
     assert result.exit_code == 0, result.output
     processed = sorted(p.stem for p in (tmp_path / "out" / "seed-digest" / "papers").glob("*.json"))
     assert processed == ["2601.16302", "2601.16428"]

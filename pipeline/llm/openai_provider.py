@@ -43,13 +43,11 @@ Registered as ``openai`` with :class:`OpenAISettings` and :data:`CAPABILITIES`:
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import os
 import threading
 from collections.abc import Coroutine, Mapping
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import openai
 from openai import AsyncOpenAI
@@ -68,6 +66,7 @@ from pipeline.llm.base import (
 )
 from pipeline.llm.ratelimit import RateLimiter, estimate_tokens
 from pipeline.llm.retry import parse_retry_after
+from pipeline.llm.urls import is_loopback_url, redact_http_logs, redact_url, redact_urls
 
 T = TypeVar("T")
 
@@ -96,17 +95,6 @@ DEFAULT_RATE_LIMIT_PAUSE = 1.0
 FATAL_STATUS = frozenset({401, 404})
 """Statuses remembered by the provider: a bad key (401) fails every later call, a 404 every later
 call for the same model, at once and without a request."""
-
-
-def is_loopback_url(base_url: str) -> bool:
-    """True when ``base_url``'s host is ``localhost`` or a loopback IP (127.0.0.0/8, ::1)."""
-    host = urlsplit(base_url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def resolve_api_key(api_key_env: str, base_url: str) -> str:
@@ -147,7 +135,9 @@ class OpenAIProvider(Provider):
     """Chat and completion calls against an OpenAI-compatible ``base_url`` (see the module docstring).
 
     Args:
-        base_url: the API root including ``/v1``.
+        base_url: the API root including ``/v1``. Requests use it as given; everything shown
+            (:attr:`base_url`, :meth:`describe_model`, ``repr``, logs, error messages) has its
+            userinfo (``user:key@``) removed (:func:`pipeline.llm.urls.redact_url`).
         api_key_env: name of the environment variable holding the key (read once, here).
         timeout: seconds allowed per HTTP request (connect, read, write, pool).
         concurrency: requests in flight at once; becomes :attr:`max_concurrency`.
@@ -171,14 +161,17 @@ class OpenAIProvider(Provider):
                                               requests_per_minute=requests_per_minute,
                                               tokens_per_minute=tokens_per_minute,
                                               rate_limit_pause=rate_limit_pause), "providers.openai.settings")
-        self.base_url = base_url.rstrip("/")
+        self._request_url = base_url.rstrip("/")         # may carry a credential: requests only
+        self.base_url = redact_url(self._request_url)
+        if self.base_url != self._request_url:
+            redact_http_logs()                           # httpx logs every request's full URL
         self.api_key_env = api_key_env
         self.timeout = float(timeout)
         self.max_concurrency = int(concurrency)
         self.rate_limit_pause = float(rate_limit_pause)
         self._api_key = resolve_api_key(api_key_env, self.base_url)
         self._json_mode_supported = True
-        self._client = AsyncOpenAI(api_key=self._api_key, base_url=self.base_url, timeout=self.timeout,
+        self._client = AsyncOpenAI(api_key=self._api_key, base_url=self._request_url, timeout=self.timeout,
                                    max_retries=0, default_headers=dict(extra_headers or {}))
         self.limiter = RateLimiter(requests_per_minute, tokens_per_minute)
         self._in_flight = asyncio.Semaphore(self.max_concurrency)
@@ -333,7 +326,7 @@ class OpenAIProvider(Provider):
                                  f"{self.timeout:g}s", retryable=True)
         if isinstance(exc, openai.APIConnectionError):
             return ProviderError(PROVIDER_NAME, f"connection to {self.base_url} failed: "
-                                 f"{_cause_text(exc)}", retryable=True)
+                                 f"{self._redact(_cause_text(exc))}", retryable=True)
         if isinstance(exc, openai.APIStatusError):
             return self._status_error(exc, request)
         if isinstance(exc, openai.APIResponseValidationError):
@@ -363,7 +356,9 @@ class OpenAIProvider(Provider):
         return messages.get(status, f"{status} from {self.base_url}: {detail}")
 
     def _redact(self, text: str) -> str:
-        """``text`` with the API key, should a server echo it, replaced by ``***``."""
+        """``text`` with the API key, should a server echo it, replaced by ``***``, and URLs
+        without their userinfo."""
+        text = redact_urls(text.replace(self._request_url, self.base_url))
         return text.replace(self._api_key, "***") if self._api_key else text
 
 

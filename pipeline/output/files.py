@@ -40,7 +40,12 @@ def dumps_json(data: Any) -> str:
 
 def write_text_atomic(path: Path, text: str, *, durable: bool = True) -> None:
     """Write ``text`` (UTF-8) to ``path`` via a temp file in the same folder and rename it;
-    ``durable`` fsyncs the temp file first."""
+    ``durable`` fsyncs the temp file first.
+
+    Raises:
+        OSError: the folder or file cannot be written; ``filename`` is ``path`` when the failing
+            call named no file (a full disk fails in ``write()``), else the file it names.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -51,8 +56,10 @@ def write_text_atomic(path: Path, text: str, *, durable: bool = True) -> None:
                 handle.flush()
                 os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)    # a failed write() names no file: "No space left on device"
         raise
 
 

@@ -46,7 +46,8 @@ def write_aggregates(out_dir: Path, digest: Digest, documents: list[PaperDocumen
 
 
 def render_english(digest: Digest, documents: list[PaperDocument]) -> str:
-    """The English digest: the input template with translated fields (re-summary as TL;DR fallback)."""
+    """The English digest: the input template with translated fields (re-summary as TL;DR fallback),
+    every text escaped (no markup from a digest or a model reaches a page)."""
     texts: dict[str, dict[str, str | None]] = {}
     for doc in documents:
         fields = doc.translation.model_dump()
@@ -54,4 +55,4 @@ def render_english(digest: Digest, documents: list[PaperDocument]) -> str:
             fields["tldr"] = doc.summary.tldr
         texts[doc.arxiv_id] = fields
     kept = digest.model_copy(update={"papers": [p for p in digest.papers if p.arxiv_id in texts]})
-    return render_markdown(kept, texts)
+    return render_markdown(kept, texts, escape=True)

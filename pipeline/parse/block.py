@@ -21,6 +21,12 @@ Forks move or restyle these lines (see :mod:`pipeline.parse.labels`); the reader
 on positions. Once ``Abstract:`` has started, only structural lines end it (``<details>``,
 ``</details>``, a bold Markdown label, the next heading): author-written abstracts contain lines such
 as ``Method: ...`` or ``TL;DR: ...`` (synthetic 22) that are text, not fields.
+
+Upstream's first template (March 2025) had no labelled fields at all: a paper was its heading, its
+authors and ``<details><summary>Abstract</summary>`` ... ``</details>`` (tags on one line or two,
+the text on the following lines or on the same line). A ``<summary>`` whose text is a known label
+(``Abstract``) opens that field; the text up to ``</details>`` is its value, so an abstract line
+such as ``real-time rendering: the viewer ...`` stays abstract text.
 """
 
 from __future__ import annotations
@@ -36,6 +42,11 @@ _AUTHORS = re.compile(r"^\*(?!\*)(?P<authors>.+?)\*(?:\s*\|\s*(?P<rest>.+))?$")
 _TRANSLATED_TITLE = re.compile(r"^>\s*\*(?!\*)(?P<title>.+)\*$")
 # Lines made only of <details ...>, </details> and <summary>...</summary> tags (one or several).
 _DETAILS = re.compile(r"^(?:\s*(?:</?details\b[^>]*>|<summary\b[^>]*>.*?</summary>))+\s*$", re.IGNORECASE)
+# "<details><summary>Abstract</summary>" (the <details> tag optional), maybe followed by the text
+# and by "</details>" on the same line.
+_SUMMARY_LABEL = re.compile(
+    r"^(?P<open><details\b[^>]*>\s*)?<summary\b[^>]*>\s*(?P<label>[^<]*?)\s*</summary>\s*(?P<rest>.*?)"
+    r"\s*(?P<close></details>)?$", re.IGNORECASE)
 
 #: Key in ``Paper.extra`` for the unlabelled translated title line (``> *...*``) and for stray text.
 TITLE_TRANSLATION = "title_translation"
@@ -88,6 +99,8 @@ def _ends_abstract(line: str) -> bool:
 def _read_line(block: RawBlock, current: Entry | None, line: str, number: int) -> Entry | None:
     """Account for one line outside an abstract; return the entry that later lines continue."""
     stripped = line.strip()
+    if (match := _SUMMARY_LABEL.match(stripped)) and canonical(match["label"]) == "abstract":
+        return _summary_field(block, match, number)
     if _DETAILS.match(stripped):
         block.details_opened |= "<details" in stripped.lower()
         block.details_closed |= "</details" in stripped.lower()
@@ -107,6 +120,21 @@ def _read_line(block: RawBlock, current: Entry | None, line: str, number: int) -
     else:
         block.stray.append((number, stripped))
     return current
+
+
+def _summary_field(block: RawBlock, match: re.Match[str], number: int) -> Entry | None:
+    """Open the field a ``<summary>`` names (``<details><summary>Abstract</summary>``).
+
+    Returns the entry that the following lines continue, or None when ``</details>`` closed it on
+    the same line.
+    """
+    block.details_opened |= match["open"] is not None
+    entry = Entry(match["label"], number, [match["rest"]])
+    block.entries.append(entry)
+    if match["close"]:
+        block.details_closed = True
+        return None
+    return entry
 
 
 def _header_line(block: RawBlock, stripped: str, number: int) -> bool:

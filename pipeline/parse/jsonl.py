@@ -22,7 +22,7 @@ from typing import Any
 from pipeline.errors import InputError
 from pipeline.models import SUMMARY_FIELDS, Digest, Paper, ParseWarning
 from pipeline.parse.assemble import drop_duplicates, finish_fields
-from pipeline.parse.ids import normalize_arxiv_id
+from pipeline.parse.ids import abs_url, normalize_arxiv_id
 from pipeline.parse.labels import canonical
 from pipeline.parse.source import SourceText
 from pipeline.parse.text import join_abstract, join_field, one_line, split_authors
@@ -42,10 +42,8 @@ def parse_jsonl(source: SourceText) -> Digest:
     lines = source.lines
     last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
     for index, line in enumerate(lines):
-        if not line.strip():
-            continue
-        record = _load(line, index + 1, index == last and not source.ends_with_newline, warnings)
-        if record is not None and (paper := _paper(record, index + 1, warnings)) is not None:
+        if line.strip() and (paper := _line_paper(line, index + 1, index == last and not source.ends_with_newline,
+                                                  warnings)) is not None:
             papers.append(paper)
     if not papers:
         raise InputError(source.path, "not a digest data file: no line is a paper record "
@@ -53,6 +51,24 @@ def parse_jsonl(source: SourceText) -> Digest:
     categories = list(dict.fromkeys(p.category for p in papers if p.category))
     return Digest(path=str(source.path), kind="jsonl", papers=drop_duplicates(papers, warnings),
                   categories=categories, warnings=warnings)
+
+
+def _line_paper(line: str, number: int, cut: bool, warnings: list[ParseWarning]) -> Paper | None:
+    """The paper of one line (None, with a warning, when it has none).
+
+    A record nested deeper than Python's recursion limit (about 1,000 levels: ``json`` decodes
+    recursively) is skipped with a warning instead of stopping the parse with RecursionError.
+    """
+    mark = len(warnings)
+    try:
+        record = _load(line, number, cut, warnings)
+        return _paper(record, number, warnings) if record is not None else None
+    except RecursionError:
+        del warnings[mark:]
+        warnings.append(ParseWarning(line=number, message="record nested too deeply to read "
+                                                          "(JSON nesting beyond the recursion limit); skipped",
+                                     skipped=True))
+        return None
 
 
 def _load(line: str, number: int, cut: bool, warnings: list[ParseWarning]) -> dict | None:
@@ -125,18 +141,11 @@ def _paper(record: dict, number: int, warnings: list[ParseWarning]) -> Paper | N
     summary = record.get("summary")
     abstract = join_abstract(summary.split("\n")) if isinstance(summary, str) else ""
     main = categories[0] if categories else None
-    paper = Paper(arxiv_id=arxiv_id, url=_url(record, arxiv_id), title=one_line(title),
+    url = abs_url(arxiv_id, *(record.get(key) for key in ("id", "abs", "url", "pdf")))  # never a raw link
+    paper = Paper(arxiv_id=arxiv_id, url=url, title=one_line(title),
                   authors=_strings(record.get("authors"), split=None), category=main, section=main,
                   fields=fields, abstract=abstract, extra=extra, source_problems=problems, line=number)
     return finish_fields(paper)
-
-
-def _url(record: dict, arxiv_id: str) -> str:
-    """The abstract page link as written (``abs`` or ``url``), else the canonical one."""
-    for key in ("abs", "url"):
-        if isinstance(record.get(key), str) and record[key].strip():
-            return record[key].strip()
-    return f"https://arxiv.org/abs/{arxiv_id}"
 
 
 def _strings(value: Any, split: str | None) -> list[str]:

@@ -22,7 +22,7 @@ from pipeline.errors import InputError
 from pipeline.models import SUMMARY_FIELDS, Digest, Paper, ParseWarning
 from pipeline.parse.assemble import drop_duplicates, finish_fields
 from pipeline.parse.block import RawBlock, interpret, read_block
-from pipeline.parse.ids import normalize_arxiv_id
+from pipeline.parse.ids import abs_url, normalize_arxiv_id
 from pipeline.parse.problems import source_problem
 from pipeline.parse.source import SourceText
 from pipeline.parse.text import one_line
@@ -144,7 +144,7 @@ def _paper(lines: list[str], span: _Span, warnings: list[ParseWarning],
     content = interpret(block)
     warnings.extend(ParseWarning(line=n, paper_id=arxiv_id, message=m) for n, m in content.notes)
     paper = Paper(arxiv_id=arxiv_id, index=int(heading["index"]) if heading["index"] else None,
-                  url=heading["url"], title=one_line(heading["title"]), authors=content.authors,
+                  url=abs_url(arxiv_id, heading["url"]), title=one_line(heading["title"]), authors=content.authors,
                   category=content.category or span.section, section=span.section, fields=content.fields,
                   abstract=content.abstract or "", extra=content.extra, line=line)
     _check_paper(paper, content.abstract is None, warnings)
