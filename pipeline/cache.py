@@ -55,6 +55,11 @@ class MemoryCacheStore:
     def __len__(self) -> int:
         return len(self._data)
 
+    def keys(self) -> list[str]:
+        """Every stored key (tests assert which requests were stored)."""
+        with self._lock:
+            return list(self._data)
+
 
 class DiskCacheStore:
     """A :mod:`diskcache` store in ``directory`` (created if missing).

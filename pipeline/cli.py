@@ -95,8 +95,8 @@ def run(
     repaired, 1 some failed validation or were skipped (budget reached) or an input record could
     not be read as a paper, 2 bad input or config.
     """
-    from pipeline.app import RunOptions, execute_estimate, execute_run
-    from pipeline.report import print_estimate, print_run_summary, progress_listener
+    from pipeline.app import RunOptions, execute_run
+    from pipeline.report import print_run_summary, progress_listener
 
     try:
         paper_ids = _split_ids(ids)
@@ -106,15 +106,7 @@ def run(
                          no_cache=no_cache, limit=limit, ids=paper_ids, provider=provider,
                          base_url=base_url, model=model, concurrency=concurrency, timeout=timeout, variant=variant)
     if dry_run:
-        try:
-            estimate = execute_estimate(digest, options)
-        except HANDLED as exc:
-            _fail(exc, debug)
-        if as_json:
-            sys.stdout.write(estimate.model_dump_json(indent=2) + "\n")
-        else:
-            print_estimate(out, estimate)
-        return
+        return _dry_run(digest, options, as_json, debug)
     try:
         with progress_listener(err, disable=as_json) as listener:
             result = execute_run(digest, options, listener)
@@ -130,6 +122,21 @@ def run(
     statuses = {d.validation.status for d in result.documents}  # this run's papers, not earlier runs'
     problems = result.summary.records_skipped or result.summary.outputs_unreadable
     raise typer.Exit(1 if statuses & {"failed", "skipped"} or problems else 0)
+
+
+def _dry_run(digest: Path, options, as_json: bool, debug: bool) -> None:
+    """``run --dry-run``: print the estimate (a table, or JSON)."""
+    from pipeline.app import execute_estimate
+    from pipeline.report import print_estimate
+
+    try:
+        estimate = execute_estimate(digest, options)
+    except HANDLED as exc:
+        _fail(exc, debug)
+    if as_json:
+        sys.stdout.write(estimate.model_dump_json(indent=2) + "\n")
+    else:
+        print_estimate(out, estimate)
 
 
 @app.command(cls=_Command)

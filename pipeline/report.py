@@ -48,46 +48,54 @@ def progress_listener(console: Console, *, disable: bool = False) -> Iterator[Ca
 
 
 def print_run_summary(console: Console, result) -> None:
-    """The end-of-run table: papers by status, model calls, cache hits, tokens, wall time."""
+    """The end-of-run report: warnings and problems, then a table of papers by status, model
+    calls, cache hits, tokens, cost, wall time and failed checks."""
+    s = result.summary
+    _print_problems(console, result)
+    console.print(f"digest-pipeline run {s.run_id}", markup=False)
+    console.print(_summary_table(s, result.out_dir))
+
+
+def _say(console: Console, text: str) -> None:
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _print_problems(console: Console, result) -> None:
+    """Parse warnings (the first few), papers the provider failed or that were never started,
+    records that could not be read, an empty day."""
     s = result.summary
     for warning in s.warnings[:MAX_WARNINGS_SHOWN]:
-        console.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+        _say(console, f"warning: {warning}")
     if len(s.warnings) > MAX_WARNINGS_SHOWN:
         console.print(f"... and {len(s.warnings) - MAX_WARNINGS_SHOWN} more warnings in run.json")
     provider_errors = [i.message for d in result.documents if d.validation.status == "failed"
                        for i in d.validation.issues if i.check == "provider"]
     if provider_errors:
-        console.print(f"error: {len(provider_errors)} paper(s) failed because the provider did not answer, "
-                      f"e.g.: {provider_errors[0]}", markup=False, highlight=False, soft_wrap=True)
-    stopped = [d for d in result.documents if d.validation.status == "skipped"
-               and any(i.check == "provider" for i in d.validation.issues)]
+        _say(console, f"error: {len(provider_errors)} paper(s) failed because the provider did not answer, "
+                      f"e.g.: {provider_errors[0]}")
+    stopped = [d for d in result.documents if d.validation.skip_reason == "provider"]
     if stopped:
-        console.print(f"error: {len(stopped)} paper(s) not started: {stopped[0].validation.issues[0].message}",
-                      markup=False, highlight=False, soft_wrap=True)
+        _say(console, f"error: {len(stopped)} paper(s) not started: {stopped[0].validation.issues[0].message}")
     if s.records_skipped:
-        console.print(f"error: {s.digest}: {s.records_skipped} record(s) could not be read as a paper and are "
-                      "not in the outputs (see the warnings above)", markup=False, highlight=False, soft_wrap=True)
+        _say(console, f"error: {s.digest}: {s.records_skipped} record(s) could not be read as a paper and are "
+                      "not in the outputs (see the warnings above)")
     if s.papers_in_digest == 0:
         console.print(f"{s.digest}: the digest has no papers (an empty day); wrote empty outputs")
-    console.print(f"digest-pipeline run {s.run_id}", markup=False)
+
+
+def _summary_table(s, out_dir) -> Table:
     table = Table(show_header=False)
     table.add_column("what", style="bold")
     table.add_column("value", justify="right")
     table.add_row("papers", f"{s.papers} (of {s.papers_in_digest} in the digest)")
     for status in ("ok", "repaired", "failed", *(["skipped"] if s.status_counts.get("skipped") else [])):
         table.add_row(f"  {status}", str(s.status_counts.get(status, 0)))
-    table.add_row("model calls", str(s.model_calls))
-    table.add_row("cache hits", str(s.cache_hits))
-    table.add_row("retries", str(s.retries))
+    for label, value in (("model calls", s.model_calls), ("cache hits", s.cache_hits), ("retries", s.retries)):
+        table.add_row(label, str(value))
     table.add_row("tokens (prompt / completion)", f"{s.prompt_tokens} / {s.completion_tokens}")
     _cost_rows(table, s)
     table.add_row("wall time", f"{s.wall_seconds:.1f} s")
-    first = getattr(s, "failures_per_check_first_attempt", {}) or {}
-    checks = sorted(set(first) | set(s.failures_per_check))
-    if checks:
-        table.add_row("failed checks", "first -> final")
-    for check in checks:
-        table.add_row(f"  {check}", f"{first.get(check, 0)} -> {s.failures_per_check.get(check, 0)}")
+    _check_rows(table, s)
     if s.parse_warnings:
         table.add_row("parse warnings", str(s.parse_warnings))
     if s.carried_over or s.not_selected:
@@ -96,8 +104,18 @@ def print_run_summary(console: Console, result) -> None:
     if s.carried_over:
         table.add_row("note", f"statuses, tokens and cost cover all {s.papers} papers; calls, hits and retries "
                               "this run only")
-    table.add_row("output", str(result.out_dir))
-    console.print(table)
+    table.add_row("output", str(out_dir))
+    return table
+
+
+def _check_rows(table: Table, s) -> None:
+    """Error issues per check, on the first answers and after re-asks."""
+    first = getattr(s, "failures_per_check_first_attempt", {}) or {}
+    checks = sorted(set(first) | set(s.failures_per_check))
+    if checks:
+        table.add_row("failed checks", "first -> final")
+    for check in checks:
+        table.add_row(f"  {check}", f"{first.get(check, 0)} -> {s.failures_per_check.get(check, 0)}")
 
 
 def _cost_rows(table: Table, s) -> None:

