@@ -75,6 +75,15 @@ def english_records(digest: Digest, documents: list[PaperDocument]) -> EnglishFi
     return EnglishFile(records, dict(sorted(left_out.items())))
 
 
+def left_out_keys(digest: Digest) -> dict[str, int]:
+    """What the English file of ``digest`` leaves out (:attr:`EnglishFile.left_out`), from the
+    input alone (it does not depend on the run's documents): for the run summary."""
+    left_out: Counter[str] = Counter()
+    for paper in digest.papers:
+        left_out.update(english_record(paper, None)[1])
+    return dict(sorted(left_out.items()))
+
+
 def english_record(paper: Paper, document: PaperDocument | None) -> tuple[dict[str, Any], list[str]]:
     """The English record of one paper, and the keys left out of it (``AI.<key>`` / top-level)."""
     base = paper.record if paper.record is not None else upstream_record(paper)
@@ -106,9 +115,9 @@ def upstream_record(paper: Paper) -> dict[str, Any]:
             "summary": paper.abstract, "AI": {}}
 
 
-def english_texts(document: PaperDocument | None) -> dict[str, str]:
-    """The five English fields of a document, HTML-escaped (``&<>``), ``""`` where there is no
-    honest English (see the module docstring). The TL;DR falls back to the re-summary when the
+def honest_texts(document: PaperDocument | None) -> dict[str, str]:
+    """The five English fields of a document as plain text, ``""`` where there is no honest
+    English (see the module docstring). The TL;DR falls back to the re-summary when the
     translated TL;DR is not usable."""
     if document is None:
         return {name: "" for name in SUMMARY_FIELDS}
@@ -117,7 +126,12 @@ def english_texts(document: PaperDocument | None) -> dict[str, str]:
              for name in SUMMARY_FIELDS}
     if not texts["tldr"]:
         texts["tldr"] = _honest(document.summary.tldr, "summary.tldr" in errors)
-    return {name: html.escape(text, quote=False) for name, text in texts.items()}
+    return texts
+
+
+def english_texts(document: PaperDocument | None) -> dict[str, str]:
+    """:func:`honest_texts` with ``&``, ``<``, ``>`` HTML-escaped, as the English file holds them."""
+    return {name: html.escape(text, quote=False) for name, text in honest_texts(document).items()}
 
 
 def _honest(text: str | None, rejected: bool) -> str:
