@@ -167,3 +167,22 @@ def test_guard_refuses_cjk_and_writes_nothing(records_run, tmp_path, monkeypatch
     with pytest.raises(OutputError, match="2501.90301"):
         write_english_file(tmp_path, digest, documents)  # ...is caught before anything is written
     assert list(tmp_path.iterdir()) == []
+
+
+def test_left_out_keys_come_from_the_input_alone(records_run, seed_run):
+    digest, documents, _ = records_run
+    assert datafile.left_out_keys(digest) == english_records(digest, documents).left_out != {}
+    assert datafile.left_out_keys(seed_run[0]) == {}
+
+
+def test_a_run_stops_before_its_aggregates_when_the_guard_fires(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    monkeypatch.setattr(datafile, "_foreign", lambda value: False)  # Chinese AI.keywords would be kept
+    result = CliRunner().invoke(app, ["run", str(RECORDS), "--config", str(REPO / "config.yaml"), "--provider", "fake",
+                                      "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")])
+    assert result.exit_code == 2 and "refusing to write CJK text" in result.stderr
+    out = tmp_path / "out" / "records"
+    assert sorted(p.name for p in out.iterdir()) == ["papers"]  # no digest.json, run.json or English file
