@@ -82,6 +82,7 @@ def test_jsonl_records_keep_the_input_record_but_ai(records_run):
     old = english.records[1]
     assert old["abs"] == "https://arxiv.org/abs/2501.90302" and old["pdf"] == "https://arxiv.org/pdf/2501.90302"
     assert english.records[0]["title"] == "Fusing <b>Tags</b> & Tokens"  # arXiv metadata as it was
+    assert english.records[1]["journal_ref"] == "Actes de la conférence TALN 2026"  # not CJK: kept as it was
 
 
 def test_ai_object_fields_old_schema_and_other_keys(records_run):
@@ -92,7 +93,7 @@ def test_ai_object_fields_old_schema_and_other_keys(records_run):
     assert first["AI"]["relevance"] == "Highly relevant to NLP readers" and first["AI"]["score"] == 4
     assert list(old["AI"]) == ["task", "motivation", "method", "result", "conclusion", "tldr"]
     assert old["AI"]["task"] == old["AI"]["tldr"] != ""
-    assert english.left_out == {"AI.keywords": 1, "AI.tags": 1, "title_zh": 1}
+    assert english.left_out == {"AI.avis": 1, "AI.keywords": 1, "AI.tags": 1, "title_zh": 1}  # avis: French
     documents_by_id = {d.arxiv_id: d for d in documents}
     generated = documents_by_id["2501.90303"].translation
     assert placeholders["AI"]["method"] == generated.method != "Error"  # written from the abstract

@@ -95,7 +95,7 @@ def english_record(paper: Paper, document: PaperDocument | None) -> tuple[dict[s
             record[key] = _english_ai(value, texts, dropped)
         elif key in ("abs", "pdf") and not (isinstance(value, str) and _ARXIV_URL.match(value)):
             record[key] = f"https://arxiv.org/{key}/{paper.arxiv_id}"
-        elif key not in ARXIV_METADATA and _foreign(value):
+        elif key not in ARXIV_METADATA and CJK.search(json.dumps(value, ensure_ascii=False)):
             dropped.append(key)
         else:
             record[key] = value
@@ -162,8 +162,9 @@ def _english_ai(source: Any, texts: dict[str, str], dropped: list[str]) -> dict[
 
 
 def _foreign(value: Any) -> bool:
-    """True for text that is not English: any CJK character (also inside a list or an object),
-    or a string detected as another language. Numbers, booleans, null, ``""`` are not."""
+    """True for an ``AI`` value that is text but not English: any CJK character (also inside a
+    list or an object), or a string detected as another language (:func:`pipeline.lang.detect_language`;
+    too short to tell counts as English). Numbers, booleans, null, ``""`` are not."""
     if isinstance(value, (list, dict)):
         return bool(CJK.search(json.dumps(value, ensure_ascii=False)))
     if not isinstance(value, str) or not value.strip():
