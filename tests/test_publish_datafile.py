@@ -187,3 +187,24 @@ def test_a_run_stops_before_its_aggregates_when_the_guard_fires(tmp_path, monkey
     assert result.exit_code == 2 and "refusing to write CJK text" in result.stderr
     out = tmp_path / "out" / "records"
     assert sorted(p.name for p in out.iterdir()) == ["papers"]  # no digest.json, run.json or English file
+
+
+def test_partial_runs_keep_earlier_english_and_leave_the_rest_empty(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    def run(*args: str) -> list[dict]:
+        result = CliRunner().invoke(app, ["run", str(RECORDS), "--config", str(REPO / "config.yaml"), "--provider",
+                                          "fake", "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"),
+                                          *args])
+        assert result.exit_code in (0, 1), result.output
+        text = (tmp_path / "out" / "records" / "records_AI_enhanced_English.jsonl").read_text(encoding="utf-8")
+        return [json.loads(line) for line in text.splitlines()]
+
+    first = run("--limit", "1")
+    assert len(first) == 3 and first[0]["AI"]["tldr"] != ""
+    assert first[2]["AI"] == {name: "" for name in SUMMARY_FIELDS}  # not processed: nothing invented
+    second = run("--ids", "2501.90303")
+    assert second[0]["AI"] == first[0]["AI"]  # carried over from the earlier run's paper file
+    assert second[2]["AI"]["method"] != "" and second[1]["AI"]["tldr"] == ""
