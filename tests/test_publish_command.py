@@ -16,6 +16,7 @@ import pytest
 from support.requirements import require_module
 from typer.testing import CliRunner
 
+import pipeline.publish.command  # noqa: F401  (loaded before the read-only test runs as nobody)
 from pipeline.cli import app
 from pipeline.errors import ConfigError
 from pipeline.publish.settings import PublishConfig, load_publish_config
