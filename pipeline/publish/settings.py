@@ -6,6 +6,8 @@ file with a ``publish:`` section would be refused by ``run``), :func:`load_publi
 the section itself from the same layers as the main loader, later wins: the file
 (``--config FILE``, else ``./config.yaml`` if present, else defaults), ``DIGEST_PIPELINE_SET``,
 ``--set``. Keys outside ``publish.`` are not looked at (``publish`` calls no model).
+This module imports :mod:`pipeline.config` only inside the loader, so the config schema can
+import :class:`PublishConfig` from here.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pipeline.config import ENV_SET, apply_overrides, env_overrides
 from pipeline.errors import ConfigError
 
 
@@ -34,6 +35,8 @@ def load_publish_config(path: Path | None, overrides: list[str] | None = None, *
                         env: Mapping[str, str] | None = None) -> PublishConfig:
     """The ``publish`` section of the config (module docstring); ``env`` defaults to
     ``os.environ``. Raises ConfigError naming the file or layer and the key."""
+    from pipeline.config import ENV_SET, apply_overrides, env_overrides  # late: config may import PublishConfig
+
     source = path if path is not None else Path("config.yaml")
     raw = _read(source) if path is not None or source.is_file() else {}
     env = os.environ if env is None else env
