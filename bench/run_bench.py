@@ -3,7 +3,8 @@
     .venv/bin/python bench/run_bench.py                 # parse + fake-provider cold/warm runs
     .venv/bin/python bench/run_bench.py --local 5       # plus the embedded models on 5 papers
 
-Figures: parse time of the sample and the largest real digest; pipeline overhead per paper with a
+Figures: parse time of the sample and the largest real digest; rendering the publication files
+(English data file, feed.xml, report.html) of the sample; pipeline overhead per paper with a
 zero-latency fake provider (cold, i.e. every call executed, and warm, all cache hits; the
 ``overhead:`` rows measure run_digest alone, best of ``--repeat``, warm also in a fresh process); and with
 ``--local N`` the embedded models' wall time per paper and generation tokens/s.
@@ -68,6 +69,19 @@ def bench_fake(rows: list[tuple[str, str, str]]) -> None:
             rows.append((f"fake provider, {label} run", f"{s.papers} papers, {s.model_calls} calls, {s.cache_hits} hits",
                          f"{seconds:.2f} s total, {seconds / s.papers * 1000:.1f} ms/paper"))
     bench_checks(rows, result.documents)
+    bench_publication(rows, result)
+
+
+def bench_publication(rows: list[tuple[str, str, str]], result) -> None:
+    """What every run adds for publishing: the English data file, feed.xml and report.html,
+    rendered (not written) from the sample's documents, best of 5."""
+    from pipeline.publish.outputs import publication_files
+
+    digest, summary = parse_digest(SEED), result.summary.model_dump(mode="json")
+    seconds, files = _time(lambda: publication_files(digest, result.documents, summary), repeat=5)
+    size = sum(len(text.encode("utf-8")) for text in files.values())
+    rows.append(("publication files (English JSONL, feed, report)", f"{len(result.documents)} papers, "
+                 f"{size / 1e6:.1f} MB", f"{seconds * 1000:.0f} ms, {seconds / len(result.documents) * 1000:.2f} ms/paper"))
 
 
 def bench_checks(rows: list[tuple[str, str, str]], documents: list) -> None:

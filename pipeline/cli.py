@@ -359,6 +359,41 @@ def _split_ids(ids: list[str] | None) -> list[str] | None:
         raise ConfigError("--ids", [str(exc)]) from exc
 
 
+@app.command()
+def publish(
+    output_dirs: Annotated[list[Path], typer.Argument(help="output folders of runs (outputs/<digest-stem>/), each holding its <date>_AI_enhanced_English.jsonl")],
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="a checkout of the site's data branch (holds data/ and assets/)")],
+    init: Annotated[bool, typer.Option("--init", help="create data/ (and assets/) when DIR has no data/ folder")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="say what would be added or replaced; write nothing")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    config: ConfigOpt = None,
+    overrides: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Copy English data files into a daily-arXiv-ai-enhanced site's data branch checkout.
+
+    Copies each folder's English data file to DIR/data/, rewrites DIR/assets/file-list.txt as every
+    DIR/data/*.jsonl (sorted) and DIR/feed.xml as the Atom feed of the last publish.feed_days days.
+    Writes only files whose bytes change, atomically; never touches another file. Run it after the
+    fork's own nightly job, every night (that job overwrites file-list.txt). Exit 0 published (or
+    nothing to change), 2 bad input, DIR not a data checkout (see --init) or not writable.
+    """
+    from pipeline.publish.command import publish as publish_outputs
+    from pipeline.publish.command import report_lines
+    from pipeline.publish.settings import load_publish_config
+
+    try:
+        settings = load_publish_config(config, list(overrides or []))
+        report = publish_outputs(list(output_dirs), data_dir, init=init, dry_run=dry_run, settings=settings)
+    except HANDLED as exc:
+        _fail(exc, debug)
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+    else:
+        for line in report_lines(report):
+            out.print(line, markup=False, soft_wrap=True)
+
+
 def main() -> None:
     """Console-script entry point."""
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # llama.cpp threads spin otherwise

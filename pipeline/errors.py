@@ -42,6 +42,11 @@ class InputError(PipelineError):
         return f"{where}{paper}: {self.message}"
 
 
+class OutputError(InputError):
+    """An output would break its contract (e.g. CJK text bound for the English data file); nothing
+    is written. Same context as :class:`InputError`: ``path`` is the input file concerned."""
+
+
 class ConfigError(PipelineError):
     """The configuration or a prompt file is invalid. ``problems`` lists every problem found at once."""
 

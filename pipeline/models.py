@@ -7,7 +7,7 @@ The output contract is the one in ``docs/PRODUCT.md`` (``outputs/<digest-stem>/p
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -67,6 +67,8 @@ class Paper(_Strict):
     ``abstract`` keeps paragraph breaks as ``\\n``. ``source_problems`` maps a field name to why
     its source text is not content (``"failure placeholder: Summary generation failed"``,
     ``"unfilled template {tldr}"``, ``"refusal text"``); such a field is not translated.
+    ``record`` is a JSONL input's record as it was read (keys in their order; None for Markdown),
+    for the English data file (:mod:`pipeline.publish.datafile`); it is left out of dumps.
     """
 
     arxiv_id: str
@@ -81,6 +83,7 @@ class Paper(_Strict):
     extra: dict[str, str] = Field(default_factory=dict)
     source_problems: dict[str, str] = Field(default_factory=dict)
     line: int | None = None
+    record: dict[str, Any] | None = Field(None, exclude=True, repr=False)
 
 
 class Digest(_Strict):

@@ -4,7 +4,9 @@
   soon as the paper is done (atomically), so a crash loses no finished paper;
 - ``digest.json``: every paper in input order plus the run summary;
 - ``run.json``: the run manifest (see :class:`pipeline.runner.RunSummary`);
-- ``digest.en.md``: the English digest in the input's Markdown template.
+- ``digest.en.md``: the English digest in the input's Markdown template;
+- ``<date>_AI_enhanced_English.jsonl``, ``feed.xml``, ``report.html``: for publishing to a
+  daily-arXiv-ai-enhanced site (:mod:`pipeline.publish.outputs`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pipeline.models import Digest, PaperDocument
 from pipeline.output.files import write_json_atomic, write_text_atomic
 from pipeline.output.markdown import render_markdown
 from pipeline.parse.ids import safe_filename
+from pipeline.publish.outputs import publication_files, write_publication_files
 
 
 def output_dir(out_root: Path, digest_path: str | Path) -> Path:
@@ -39,9 +42,13 @@ def write_paper(out_dir: Path, document: PaperDocument) -> Path:
 
 
 def write_aggregates(out_dir: Path, digest: Digest, documents: list[PaperDocument], summary: dict) -> None:
-    """Write ``digest.json``, ``digest.en.md`` and, last, ``run.json`` (its presence marks a finished run)."""
+    """Write ``digest.json``, ``digest.en.md``, the publication files and, last, ``run.json`` (its
+    presence marks a finished run). The publication files are rendered first: OutputError (the
+    English file's CJK guard) before any write."""
+    published = publication_files(digest, documents, summary)
     write_json_atomic(out_dir / "digest.json", {"digest": Path(digest.path).name, "run": summary, "papers": documents})
     write_text_atomic(out_dir / "digest.en.md", render_english(digest, documents))
+    write_publication_files(out_dir, published)
     write_json_atomic(out_dir / "run.json", summary)
 
 

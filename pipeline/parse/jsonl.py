@@ -11,6 +11,10 @@ earliest schema), ``background``/``data``/``relevance`` and other AI keys (kept 
 or categories written as one string or as a Python list in a string, versioned or prefixed ids,
 ``url``/``pdf_url`` instead of ``abs``. A line that is not JSON is reported with its number; if its
 ``id`` and ``title`` can still be read the paper is kept without AI fields.
+
+Each paper keeps its record as read (``Paper.record``: keys and values in the file's order; for a
+salvaged broken line, the pairs that could be read, without ``AI``), so the English data file
+(:mod:`pipeline.publish.datafile`) can write the same record back with English ``AI`` fields.
 """
 
 from __future__ import annotations
@@ -144,7 +148,8 @@ def _paper(record: dict, number: int, warnings: list[ParseWarning]) -> Paper | N
     url = abs_url(arxiv_id, *(record.get(key) for key in ("id", "abs", "url", "pdf")))  # never a raw link
     paper = Paper(arxiv_id=arxiv_id, url=url, title=one_line(title),
                   authors=_strings(record.get("authors"), split=None), category=main, section=main,
-                  fields=fields, abstract=abstract, extra=extra, source_problems=problems, line=number)
+                  fields=fields, abstract=abstract, extra=extra, source_problems=problems, line=number,
+                  record={key: value for key, value in record.items() if value is not _SALVAGED})
     return finish_fields(paper)
 
 
