@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from pipeline.estimate import Estimate, estimate_run
 from pipeline.events import Event, EventLog
 from pipeline.llm import provider_spec
 from pipeline.llm.base import Provider
+from pipeline.output.lock import output_lock
+from pipeline.output.writer import output_dir
 from pipeline.parse import parse_digest
 from pipeline.rerun import RerunResult, prepare_rerun, rerun_paper
 from pipeline.runner import RunResult, run_digest
@@ -109,11 +112,13 @@ def execute_run(digest_path: Path, options: RunOptions,
     """Check config and digest, then run inside a session. Raises PipelineError subclasses."""
     loaded = load_run_config(options)
     digest = parse_digest(digest_path)
+    out_root = loaded.resolve(loaded.config.run.out_dir)
     with open_session(loaded, no_cache=options.no_cache) as session:
         provider = session.provider()
-        return run_digest(digest, loaded, provider, session.cache, out_root=loaded.resolve(loaded.config.run.out_dir),
-                          ids=options.ids, limit=options.limit, concurrency=loaded.config.run.concurrency,
-                          events=EventLog(listener=listener))
+        with output_lock(output_dir(out_root, digest.path), "run"):
+            return run_digest(digest, loaded, provider, session.cache, out_root=out_root, ids=options.ids,
+                              limit=options.limit, concurrency=loaded.config.run.concurrency,
+                              events=EventLog(listener=listener))
 
 
 def execute_rerun(arxiv_id: str, digest_path: Path, options: RunOptions, from_stage: str | None = None,
@@ -123,13 +128,15 @@ def execute_rerun(arxiv_id: str, digest_path: Path, options: RunOptions, from_st
     builds no provider and opens no cache. Raises PipelineError subclasses."""
     loaded = load_run_config(options)
     digest = parse_digest(digest_path)
-    plan = prepare_rerun(digest, loaded, arxiv_id, loaded.resolve(loaded.config.run.out_dir), from_stage)
-    events = EventLog(listener=listener)
-    if not plan.needs_model:
-        return rerun_paper(plan, None, None, events)
-    with open_session(loaded, no_cache=options.no_cache) as session:
-        provider = session.provider()
-        return rerun_paper(plan, provider, session.cache, events)
+    out_root = loaded.resolve(loaded.config.run.out_dir)
+    out_dir = output_dir(out_root, digest.path)
+    with output_lock(out_dir, "rerun", create=False) if out_dir.is_dir() else nullcontext():
+        plan = prepare_rerun(digest, loaded, arxiv_id, out_root, from_stage)
+        events = EventLog(listener=listener)
+        if not plan.needs_model:
+            return rerun_paper(plan, None, None, events)
+        with open_session(loaded, no_cache=options.no_cache) as session:
+            return rerun_paper(plan, session.provider(), session.cache, events)
 
 
 def execute_estimate(digest_path: Path, options: RunOptions) -> Estimate:

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipeline.errors import ConfigError
+from pipeline.errors import CacheError, ConfigError
 from pipeline.llm.base import LLMRequest
 from pipeline.models import Usage
 
@@ -72,8 +73,6 @@ class DiskCacheStore:
     """
 
     def __init__(self, directory: str | Path) -> None:
-        import sqlite3
-
         import diskcache
 
         self.directory = Path(directory)
@@ -83,11 +82,20 @@ class DiskCacheStore:
             raise ConfigError("cache.dir", [f"cannot open the cache in {self.directory}: {exc}"]) from exc
 
     def get(self, key: str) -> dict[str, Any] | None:
-        value = self._cache.get(key)
+        """The stored value, or None. Raises CacheError when the database cannot be read."""
+        try:
+            value = self._cache.get(key)
+        except (OSError, sqlite3.Error) as exc:
+            raise CacheError(self.directory, str(exc)) from exc
         return value if isinstance(value, dict) else None
 
     def set(self, key: str, value: dict[str, Any]) -> None:
-        self._cache.set(key, value)
+        """Store ``value`` (committed at once, so a kill -9 loses no paid reply). Raises CacheError
+        when the database cannot be written (``database or disk is full``, read-only...)."""
+        try:
+            self._cache.set(key, value)
+        except (OSError, sqlite3.Error) as exc:
+            raise CacheError(self.directory, str(exc)) from exc
 
     def close(self) -> None:
         """Trim the cache to its size limit (oldest stored first) and close it."""
@@ -95,7 +103,7 @@ class DiskCacheStore:
 
         try:
             self._cache.cull()
-        except diskcache.Timeout:  # another process holds the database: trim next time
+        except (diskcache.Timeout, OSError, sqlite3.Error):  # busy or full: trim next time
             pass
         self._cache.close()
 

@@ -128,3 +128,23 @@ class OutputLockedError(PipelineError):
                f"started {h.get('started_at', '?')})") if h else "another process that is starting"
         return (f"{self.out_dir}: output folder in use by {who}; wait for it to finish or stop it "
                 "(two runs on one output folder would mix their results and pay twice)")
+
+
+class CacheError(PipelineError):
+    """The stage cache cannot be read or written (a full disk, a read-only or corrupt database).
+
+    Attributes:
+        directory: the cache folder.
+        reason: what the store said, one line.
+    """
+
+    exit_code = 2
+
+    def __init__(self, directory: str | Path, reason: str) -> None:
+        self.directory = Path(directory)
+        self.reason = reason
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return (f"{self.directory}: the stage cache cannot be written ({self.reason}); free space or pass "
+                "another --cache-dir, then run again (finished papers are kept)")

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.2"  # 1.1: status skipped; cost, cached_usage in provenance. 1.2: typed origins, skip_reason
+SCHEMA_VERSION = "1.2"  # 1.1: status skipped; cost, cached_usage in provenance. 1.2: typed origins, skip_reason, rejected answers
 
 #: The five LLM-written summary fields of a digest paper, in digest order.
 SUMMARY_FIELDS: tuple[str, ...] = ("tldr", "motivation", "method", "result", "conclusion")
@@ -32,9 +32,10 @@ FIELD_LABELS: dict[str, str] = {
 
 SourceStatus = Literal["ok", "missing", "source_failed"]
 PaperStatus = Literal["ok", "repaired", "failed", "skipped"]
-SkipReason = Literal["budget", "provider", "not_selected"]
-"""Why a paper was ``skipped``: the run's budget was reached, the provider was down, or a
-``--limit`` / ``--ids`` run did not select it (and no run has processed it)."""
+SkipReason = Literal["budget", "provider", "not_selected", "stopped"]
+"""Why a paper was ``skipped``: the run's budget was reached, the provider was down, a
+``--limit`` / ``--ids`` run did not select it (and no run has processed it), or the run stopped
+before it (Ctrl-C, a full disk, a cache that cannot be written)."""
 FieldOrigin = Literal["translated", "copied", "generated", "fallback", "unusable"]
 """Where an English text came from: ``translated`` from the digest's field; ``copied`` (the field
 was already English); ``generated`` from the abstract (a field the digest lacked, or the
@@ -140,8 +141,9 @@ class Validation(_Strict):
 
     ``attempts``: model answers per field (``translation.<field>``, ``summary.tldr``);
     ``first_attempt_failures``: error issues per check on the first answer of every field,
-    before any re-ask (what repair had to fix). Recomputed by ``digest-pipeline validate``
-    except ``attempts`` and ``first_attempt_failures``, which only a run knows.
+    before any re-ask (what repair had to fix); ``rejected``: what the model wrote for a field
+    left null because it failed a check. Recomputed by ``digest-pipeline validate`` except
+    ``attempts``, ``first_attempt_failures`` and ``rejected``, which only a run knows.
     """
 
     status: PaperStatus
@@ -149,6 +151,9 @@ class Validation(_Strict):
     issues: list[ValidationIssue] = Field(default_factory=list)
     attempts: dict[str, int] = Field(default_factory=dict)
     first_attempt_failures: dict[str, int] = Field(default_factory=dict)
+    rejected: dict[str, str] = Field(default_factory=dict, description=(
+        "answers that failed their checks, by output path (translation.tldr, summary.tldr): the field "
+        "itself is null (no honest English); this is what the model wrote, kept for inspection"))
 
 
 class Usage(_Strict):

@@ -79,6 +79,7 @@ def build_document(job: PaperJob, run_id: str) -> PaperDocument:
         category=paper.category, abstract=paper.abstract, source=job.source, extra=job.extra,
         translation=Translation(**job.texts), summary=Summary(tldr=job.summary),
         validation=Validation(status="failed", issues=job.issues, attempts=_in_field_order(job.attempts),
-                              first_attempt_failures=error_counts(job.first_issues)),
+                              first_attempt_failures=error_counts(job.first_issues),
+                              rejected=_in_field_order(job.rejected)),
         provenance=Provenance(pipeline_version=__version__, run_id=run_id, origins=_in_field_order(job.origins),
                               stages=stages, usage=usage))

@@ -98,6 +98,8 @@ def _summary_table(s, out_dir) -> Table:
     _check_rows(table, s)
     if s.parse_warnings:
         table.add_row("parse warnings", str(s.parse_warnings))
+    if getattr(s, "english_left_out", None):
+        table.add_row("left out of the English file", ", ".join(f"{k} ({n})" for k, n in s.english_left_out.items()))
     if s.carried_over or s.not_selected:
         table.add_row("papers from earlier runs", str(s.carried_over))
         table.add_row("papers not selected, never processed", str(s.not_selected))

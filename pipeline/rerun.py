@@ -47,7 +47,7 @@ from pipeline.output.files import write_text_atomic
 from pipeline.output.writer import output_dir, paper_path, write_aggregates
 from pipeline.runner import run_digest, select_papers
 from pipeline.stages.registry import stage_names, stages_from
-from pipeline.summary import content_fields
+from pipeline.summary import content_fields, digest_fingerprint
 from pipeline.validate.command import load_document
 from pipeline.validate.document import revalidate
 
@@ -127,14 +127,11 @@ def prepare_rerun(digest: Digest, loaded: LoadedConfig, arxiv_id: str, out_root:
                                   f"outputs of a finished run; run `digest-pipeline run {digest.path}` first "
                                   "(with --ids to process only some papers)")
     digest_json, run_json = _read_object(out_dir / "digest.json"), _read_object(out_dir / "run.json")
-    made_from = digest_json.get("digest")
-    if made_from is not None and made_from != Path(digest.path).name:
-        raise InputError(out_dir / "digest.json", f"this run was made from {made_from!r}, not "
-                         f"{Path(digest.path).name!r}: pass the same --digest (or a different --out)")
     entries = digest_json.get("papers")
     if not isinstance(entries, list):
         raise InputError(out_dir / "digest.json", "not a digest.json: no 'papers' list")
     documents = [load_document(out_dir / "digest.json", entry)[1] for entry in entries]
+    _check_same_digest(digest, out_dir, digest_json, run_json, documents)
     file = paper_path(out_dir, paper.arxiv_id)
     before = load_document(file)[1] if file.is_file() else next(
         (d for d in documents if d.arxiv_id == paper.arxiv_id), None)
@@ -157,6 +154,7 @@ def rerun_paper(plan: RerunPlan, provider: Provider | None, cache: CacheStore | 
         assert provider is not None and cache is not None
         run = run_digest(plan.digest, plan.loaded, provider, cache, out_root=plan.out_root,
                          ids=[plan.paper.arxiv_id], events=events, force_stages=forced_stages(plan.from_stage),
+                         write_on_stop=False,
                          update=lambda finished: rerun_update(plan, finished.documents[0], events, started,
                                                               finished.wall, finished.ctx.run_id))
         document, summary = run.documents[0], run.summary_json
@@ -206,6 +204,22 @@ def _written(where: Path, write: Callable[[], None]) -> None:
         write()
     except OSError as exc:
         raise InputError(getattr(exc, "filename", None) or where, f"cannot write: {exc.strerror or exc}") from exc
+
+
+def _check_same_digest(digest: Digest, out_dir: Path, digest_json: dict[str, Any], run_json: dict[str, Any],
+                       documents: list[PaperDocument]) -> None:
+    """InputError (nothing written) when the outputs were made from another digest: another file
+    name, or a file of the same name whose papers differ (the fingerprint recorded in ``run.json``;
+    for a run that recorded none, the papers ``digest.json`` lists)."""
+    made_from, name = digest_json.get("digest"), Path(digest.path).name
+    recorded = run_json.get("digest_fingerprint")
+    same_papers = recorded == digest_fingerprint(digest) if recorded else \
+        [d.arxiv_id for d in documents] == [p.arxiv_id for p in digest.papers]
+    if made_from not in (None, name) or not same_papers:
+        what = f"{made_from!r}" if made_from not in (None, name) else \
+            f"a digest of the same name with other papers ({len(documents)} listed, this one has {len(digest.papers)})"
+        raise InputError(out_dir / "run.json", f"this run was made from {what}, not {digest.path}: pass the same "
+                                                "--digest, or another --out for this one")
 
 
 def _input_position(digest: Digest, documents: list[PaperDocument], arxiv_id: str) -> int:

@@ -35,7 +35,7 @@ from pipeline.cache import CacheStore
 from pipeline.config import LoadedConfig
 from pipeline.cost import Accounting, price_document
 from pipeline.documents import digest_entries, failed_document, skipped_document
-from pipeline.errors import InputError, RetryExhaustedError
+from pipeline.errors import CacheError, InputError, RetryExhaustedError
 from pipeline.events import Event, EventLog
 from pipeline.llm.base import Provider
 from pipeline.llm.retry import RetryPolicy
@@ -128,10 +128,13 @@ def run_digest(digest: Digest, loaded: LoadedConfig, provider: Provider, cache: 
                concurrency: int | None = None, events: EventLog | None = None,
                on_paper: Callable[[PaperDocument], None] | None = None,
                retry: RetryPolicy | None = None, force_stages: frozenset[str] = frozenset(),
-               update: AggregateUpdate = whole_day) -> RunResult:
+               update: AggregateUpdate = whole_day, write_on_stop: bool = True) -> RunResult:
     """Process the selected papers of ``digest``, write each paper's file as it finishes, then the
     aggregates ``update`` decides (module docstring). ``force_stages``: stages whose cached
-    replies are ignored (``rerun --from-stage``)."""
+    replies are ignored (``rerun --from-stage``). When the run stops early (Ctrl-C, a full disk,
+    a cache that cannot be written) the aggregates still describe the papers that finished, the
+    rest listed as ``skipped`` (``stopped``), unless ``write_on_stop`` is False (a rerun rewrites
+    nothing then); the error is raised again."""
     started, clock = datetime.now(timezone.utc), time.perf_counter()
     events = events or EventLog()
     papers = select_papers(digest, ids, limit)
@@ -141,16 +144,42 @@ def run_digest(digest: Digest, loaded: LoadedConfig, provider: Provider, cache: 
     health = ProviderHealth(max(OUTAGE_PAPERS, workers))  # more than one wave of in-flight papers
     listener = events.listener
     events.listener = chain_listener(accounting.on_event, chain_listener(health.on_event, listener))
+    results: dict[str, PaperDocument] = {}
     try:
         events.emit(Event("run_started", "run", "", detail=str(len(papers))))
-        documents = _run_papers(papers, ctx, accounting, out_dir, workers, on_paper, health)
+        _run_papers(papers, ctx, accounting, out_dir, workers, on_paper, health, results)
+    except (KeyboardInterrupt, CacheError, OSError) as exc:  # Ctrl-C, a full disk: keep what finished
+        if write_on_stop:
+            _write_stopped(update, FinishedRun(digest, loaded, ctx, accounting, _stopped(papers, results, ctx, exc),
+                                               out_dir, _selection(ids, limit), started, time.perf_counter() - clock))
+        raise
     finally:
         events.listener = listener
+    documents = [results[p.arxiv_id] for p in papers]
     finished = FinishedRun(digest, loaded, ctx, accounting, documents, out_dir, _selection(ids, limit), started,
                            time.perf_counter() - clock)
     entries, summary_json = update(finished)
     write_aggregates(out_dir, digest, entries, summary_json)
     return RunResult(documents, summary_json, out_dir, events)
+
+
+def _stopped(papers: list[Paper], results: dict[str, PaperDocument], ctx: RunContext,
+             cause: BaseException) -> list[PaperDocument]:
+    """The documents of a run that stopped: those finished, the rest ``skipped`` (``stopped``)."""
+    why = "interrupted (Ctrl-C)" if isinstance(cause, KeyboardInterrupt) else str(cause)
+    message = f"not processed: the run stopped ({why}); run again to finish it (work already done comes from the cache)"
+    return [results.get(p.arxiv_id) or skipped_document(p, ctx.run_id, "stopped", message) for p in papers]
+
+
+def _write_stopped(update: AggregateUpdate, run: FinishedRun) -> None:
+    """Write the aggregates of a run that stopped, so that they describe the papers it finished.
+    If they cannot be written either (the disk is still full), the previous ones stay as they
+    were (every write is atomic) and the original error is what the user sees."""
+    try:
+        entries, summary_json = update(run)
+        write_aggregates(run.out_dir, run.digest, entries, summary_json)
+    except (CacheError, OSError):
+        pass
 
 
 def _selection(ids: list[str] | None, limit: int | None) -> str:
@@ -261,8 +290,10 @@ def paper_document(paper: Paper, ctx: RunContext, accounting: Accounting,
 
 
 def _run_papers(papers: list[Paper], ctx: RunContext, accounting: Accounting, out_dir: Path, workers: int,
-                on_paper: Callable[[PaperDocument], None] | None, health: ProviderHealth) -> list[PaperDocument]:
-    results: dict[str, PaperDocument] = {}
+                on_paper: Callable[[PaperDocument], None] | None, health: ProviderHealth,
+                results: dict[str, PaperDocument]) -> None:
+    """Process ``papers`` on ``workers`` threads, writing each paper's file as it finishes and
+    putting its document in ``results`` (so that what finished is known if the run stops)."""
 
     def job(paper: Paper) -> None:
         document = paper_document(paper, ctx, accounting, health)
@@ -285,7 +316,6 @@ def _run_papers(papers: list[Paper], ctx: RunContext, accounting: Accounting, ou
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
-    return [results[p.arxiv_id] for p in papers]
 
 
 def _with_spend(document: PaperDocument, ctx: RunContext, spent: dict[str, Usage]) -> PaperDocument:

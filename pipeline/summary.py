@@ -9,6 +9,7 @@ budget) describe one run.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from pipeline.config import LoadedConfig
 from pipeline.cost import Accounting, BudgetState, Prices, StageUsage, usage_totals
 from pipeline.events import EventLog
 from pipeline.models import Digest, PaperDocument, ParseWarning, Usage
+from pipeline.publish.datafile import left_out_keys
 from pipeline.stages.job import RunContext
 from pipeline.validate.document import not_selected, summary_counts
 
@@ -30,6 +32,8 @@ class RunSummary(BaseModel):
     run_id: str
     pipeline_version: str = __version__
     digest: str
+    digest_fingerprint: str | None = Field(
+        None, description="sha256 of the digest's paper ids in input order: rerun refuses another digest")
     started_at: str
     config_hash: str
     provider: str
@@ -63,6 +67,16 @@ class RunSummary(BaseModel):
     outputs_unreadable: int = Field(0, description="earlier runs' paper files that could not be read (see warnings)")
     warnings: list[str] = Field(default_factory=list, description="parse warnings, 'line N [id]: message'")
     reruns: list[dict] = Field(default_factory=list, description="single-paper re-runs since (digest-pipeline rerun)")
+    english_left_out: dict[str, int] = Field(
+        default_factory=dict, description="input keys left out of the English data file (text in another "
+                                          "language: 'AI.<key>' or a top-level key), papers per key")
+
+
+def digest_fingerprint(digest: Digest) -> str:
+    """What identifies a digest's day: the sha256 of its paper ids in input order (a digest whose
+    abstracts were revised keeps it; another day, or a file of the same name with other papers,
+    does not)."""
+    return hashlib.sha256("\n".join(p.arxiv_id for p in digest.papers).encode()).hexdigest()
 
 
 def content_fields(documents: list[PaperDocument], prices: Prices) -> dict[str, Any]:
@@ -95,7 +109,7 @@ def build_summary(digest: Digest, loaded: LoadedConfig, ctx: RunContext, documen
                         spent_tokens=accounting.spent.prompt_tokens + accounting.spent.completion_tokens,
                         reached=accounting.budget_reached() if skipped else None, skipped=len(skipped))
     return RunSummary(
-        run_id=ctx.run_id, digest=Path(digest.path).name, started_at=started.isoformat(timespec="seconds"),
+        run_id=ctx.run_id, digest=Path(digest.path).name, digest_fingerprint=digest_fingerprint(digest), started_at=started.isoformat(timespec="seconds"),
         config_hash=loaded.config.digest(), provider=ctx.caller.provider.name,
         models={s.name: s.model for s in settings},
         prompts={s.name: f"{s.prompt.name}@{s.prompt.short_hash}" for s in settings},
@@ -104,7 +118,7 @@ def build_summary(digest: Digest, loaded: LoadedConfig, ctx: RunContext, documen
         model_calls=events.count("executed"), cache_hits=events.count("cache_hit"), retries=events.count("retried"),
         budget=state, wall_seconds=round(wall, 3), parse_warnings=len(digest.warnings),
         records_skipped=sum(w.skipped for w in digest.warnings),
-        warnings=[_warning_line(w) for w in digest.warnings])
+        warnings=[_warning_line(w) for w in digest.warnings], english_left_out=left_out_keys(digest))
 
 
 def _warning_line(warning: ParseWarning) -> str:

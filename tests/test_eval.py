@@ -175,6 +175,7 @@ def test_diffs_show_each_differing_field(config: Path) -> None:
     diff = next(d for d in report.diffs if d.variant == "C" and d.paper_id == "2601.16302"
                 and d.field == "translation.method")
     assert not CJK.search(diff.baseline_text) and CJK.search(diff.variant_text)  # C echoed the source
+    assert diff.variant_text.startswith("[rejected] ")  # which failed its checks: the field is null
     lines = diff.diff.splitlines()
     assert lines[:2] == ["--- A/translation.method", "+++ C/translation.method"]
     assert "-It refers to FeTTL." in lines                    # one sentence a line

@@ -107,7 +107,7 @@ def test_error_fields_are_empty_and_tldr_falls_back_to_the_resummary(records_run
     digest, documents, _ = records_run
     document = next(d for d in documents if d.arxiv_id == "2501.90301")
     errors = {i.field for i in document.validation.issues if i.severity == "error"}
-    assert "translation.result" in errors and document.translation.result  # a rejected reply is kept...
+    assert "translation.result" in errors and document.validation.rejected["translation.result"]  # a rejected reply is kept...
     texts = english_texts(document)
     assert texts["result"] == ""  # ...but never published
     issue = ValidationIssue(field="translation.tldr", check="residual_cjk", severity="error", message="x")

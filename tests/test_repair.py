@@ -122,7 +122,8 @@ def test_still_failing_after_reasks_is_failed_with_every_remaining_issue(tmp_pat
     assert doc.validation.attempts["translation.method"] == 1 + max_repairs
     assert _requests(provider, "translate")["method"] == 1 + max_repairs
     source = doc.source["method"].text
-    assert doc.translation.method == source  # the best attempt is kept, and reported
+    assert doc.translation.method is None  # no honest English: null, the best attempt kept for inspection
+    assert doc.validation.rejected["translation.method"] == source
     remaining = [i for i in doc.validation.issues if i.field == "translation.method"]
     assert remaining == check_translation("method", source, source)
     assert {"residual_cjk", "unchanged", "language"} <= {i.check for i in remaining if i.severity == "error"}

@@ -251,7 +251,8 @@ def test_unusable_translation_fails_validation_with_a_clear_schema_issue(tmp_pat
     config = write_config(tmp_path, provider=fake_provider(broken_method), prompts=json_prompt_files())
     result = execute_run(SEED, RunOptions(config=config, ids=["2601.16302"], no_cache=True))
     (doc,) = result.documents
-    assert doc.validation.status == "failed" and doc.translation.method == ""
+    assert doc.validation.status == "failed" and doc.translation.method is None
+    assert doc.validation.rejected["translation.method"] == ""
     (issue,) = [i for i in doc.validation.issues if i.field == "translation.method" and i.severity == "error"]
     assert issue.check == "schema"
     assert issue.message.startswith("text is empty: model reply unusable: no usable model reply in 3 answer(s)")

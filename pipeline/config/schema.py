@@ -19,6 +19,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from pipeline.prompts import PromptTemplate
+from pipeline.publish.settings import PublishConfig
 
 BASE_VARIANT = "base"
 """The reserved variant name for the config as loaded, with no variant overrides."""
@@ -141,6 +142,7 @@ class Config(_Strict):
     run: RunConfig = Field(default_factory=RunConfig)
     prices: dict[str, ModelPrice] = Field(default_factory=dict, description="model name -> USD per 1M tokens")
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    publish: PublishConfig = Field(default_factory=PublishConfig)
     variants: dict[str, VariantConfig] = Field(default_factory=dict)
 
     def stage(self, name: str) -> StageConfig:

@@ -240,10 +240,18 @@ def field_diffs(base: PaperDocument, other: PaperDocument, base_name: str, other
     return diffs
 
 
+REJECTED_MARK = "[rejected] "
+"""Prefix of a compared text that failed its checks (the field is null; the variant wrote this)."""
+
+
 def output_fields(doc: PaperDocument) -> dict[str, str | None]:
-    """The compared output texts of a document, by ``translation.<field>`` / ``summary.tldr``."""
+    """The compared output texts of a document, by ``translation.<field>`` / ``summary.tldr``; a
+    field left null because its answer failed a check compares as that answer, marked
+    :data:`REJECTED_MARK` (a variant is judged on what it wrote)."""
     fields = {f"translation.{k}": v for k, v in doc.translation.model_dump().items() if k in SUMMARY_FIELDS}
-    return fields | {"summary.tldr": doc.summary.tldr}
+    fields |= {"summary.tldr": doc.summary.tldr}
+    return {path: REJECTED_MARK + doc.validation.rejected[path] if text is None and path in doc.validation.rejected
+            else text for path, text in fields.items()}
 
 
 def _sentences(text: str | None) -> list[str]:

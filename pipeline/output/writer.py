@@ -21,6 +21,17 @@ from pipeline.parse.ids import safe_filename
 from pipeline.publish.outputs import publication_files, write_publication_files
 
 
+def unavailable_marker(document: PaperDocument, name: str) -> str | None:
+    """``(translation unavailable: check, check)`` for a field left null because its answer failed
+    those checks (the TL;DR also needs the re-summary to have failed); None for a field with no
+    source and nothing rejected (the template leaves it out)."""
+    paths = [f"translation.{name}"] + (["summary.tldr"] if name == "tldr" else [])
+    if not any(path in document.validation.rejected for path in paths):
+        return None
+    checks = sorted({i.check for i in document.validation.issues if i.field in paths and i.severity == "error"})
+    return f"(translation unavailable: {', '.join(checks) or 'failed validation'})"
+
+
 def output_dir(out_root: Path, digest_path: str | Path) -> Path:
     """``<out_root>/<digest stem>``, the stem reduced to safe characters (no separators, no ``..``)."""
     stem = Path(digest_path).name
@@ -54,12 +65,16 @@ def write_aggregates(out_dir: Path, digest: Digest, documents: list[PaperDocumen
 
 def render_english(digest: Digest, documents: list[PaperDocument]) -> str:
     """The English digest: the input template with translated fields (re-summary as TL;DR fallback),
-    every text escaped (no markup from a digest or a model reaches a page)."""
+    every text escaped (no markup from a digest or a model reaches a page). A field whose answer
+    failed its checks reads ``(translation unavailable: <checks>)`` instead of the rejected text."""
     texts: dict[str, dict[str, str | None]] = {}
     for doc in documents:
         fields = doc.translation.model_dump()
         if not fields.get("tldr"):
             fields["tldr"] = doc.summary.tldr
+        for name, text in fields.items():
+            if text is None:
+                fields[name] = unavailable_marker(doc, name)
         texts[doc.arxiv_id] = fields
     kept = digest.model_copy(update={"papers": [p for p in digest.papers if p.arxiv_id in texts]})
     return render_markdown(kept, texts, escape=True)

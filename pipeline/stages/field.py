@@ -55,9 +55,17 @@ def run_field(stage: ModelStage, ctx: RunContext, job: PaperJob, unit: Unit) -> 
     best.attempts, best.usage, best.cache = attempts, usage, "hit" if answer.cached else "miss"
     best.known = all(a.known for a in answers.values())
     best.problem = answers[best.text].problem if best.text is not None else ""
-    outcome = stage.finish(job, unit, best)
+    outcome = _rejected_if_failed(stage.finish(job, unit, best))
     if outcome.repaired:
         ctx.caller.events.emit(Event("repaired", stage.name, job.paper.arxiv_id, unit.key))
+    return outcome
+
+
+def _rejected_if_failed(outcome: FieldOutcome) -> FieldOutcome:
+    """A kept answer that still fails a check is not published as English: the text becomes None
+    and the answer is kept as ``rejected`` for the validation record."""
+    if outcome.errors and outcome.text is not None:
+        outcome.rejected, outcome.text = outcome.text, None
     return outcome
 
 

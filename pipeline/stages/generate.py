@@ -65,9 +65,8 @@ class Generate(ModelStage):
 
     def finish(self, job: PaperJob, unit: Unit, outcome: FieldOutcome) -> FieldOutcome:
         outcome.note = provenance_note(unit.status)
-        if outcome.errors:
+        if outcome.errors:  # the field is left empty (run_field rejects a failing answer)
             outcome.note += f"; rejected after {outcome.attempts} attempt(s): failed validation, left empty"
-            outcome.rejected, outcome.text = outcome.text, None
         return outcome
 
     def accept(self, job: PaperJob, unit: Unit, outcome: FieldOutcome) -> None:

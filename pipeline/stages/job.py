@@ -58,6 +58,7 @@ class PaperJob:
     first_issues: list[ValidationIssue] = field(default_factory=list)
     attempts: dict[str, int] = field(default_factory=dict)
     origins: dict[str, FieldOrigin] = field(default_factory=dict)
+    rejected: dict[str, str] = field(default_factory=dict)
     provenance: dict[str, StageProvenance] = field(default_factory=dict)
     unknown: bool = False
 
@@ -88,6 +89,8 @@ class PaperJob:
         self.first_issues += outcome.first_issues
         if outcome.origin is not None:
             self.origins[unit.path] = outcome.origin
+        if outcome.rejected is not None:
+            self.rejected[unit.path] = outcome.rejected
         self.unknown = self.unknown or not outcome.known
 
 

@@ -17,6 +17,7 @@ rewritten. The CLI only prints the :class:`ValidateReport`.
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from pydantic import ValidationError
 from pipeline.errors import InputError
 from pipeline.models import PaperDocument, Validation
 from pipeline.output.files import write_json_atomic
+from pipeline.output.lock import output_lock
 from pipeline.validate.legacy import upgrade_document
 from pipeline.validate.document import (
     STATUSES,
@@ -159,12 +161,13 @@ def find_outputs(path: Path) -> list[tuple[Path | None, list[Path]]]:
 
 def validation_json(validation: Validation, raw: dict[str, Any]) -> dict[str, Any]:
     """``validation`` as JSON for the paper document ``raw``: a document written before
-    ``skip_reason`` existed (schema 1.1) gets no such key unless it has a reason, so that
-    re-checking an unchanged legacy document rewrites nothing."""
+    ``skip_reason`` and ``rejected`` existed (schema 1.1) gets no such key unless it says
+    something, so that re-checking an unchanged legacy document rewrites nothing."""
     data = validation.model_dump(mode="json")
-    legacy = isinstance(raw.get("validation"), dict) and "skip_reason" not in raw["validation"]
-    if legacy and data.get("skip_reason") is None:
-        data.pop("skip_reason", None)
+    before = raw.get("validation") if isinstance(raw.get("validation"), dict) else {}
+    for key in ("skip_reason", "rejected"):  # keys schema 1.2 added, left out where they say nothing
+        if key not in before and not data.get(key):
+            data.pop(key, None)
     return data
 
 
@@ -277,15 +280,21 @@ def _paper_file_validations(out: OutputFolder) -> list[Validation]:
 def validate_path(path: str | Path, *, dry_run: bool = False) -> ValidateReport:
     """Re-check every paper document under ``path`` and rewrite what changed (see module doc)."""
     path = Path(path)
-    outputs: list[OutputFolder] = []
-    for folder, files in find_outputs(path):
-        out = OutputFolder(folder, [_check_paper(f) for f in files], whole=not path.is_file())
-        if folder is not None:
-            _update_aggregates(out)
-        outputs.append(out)
-    report = ValidateReport(path, outputs, dry_run)
-    if not dry_run:
-        _write(report)
+    found = find_outputs(path)
+    with ExitStack() as locks:
+        if not dry_run:  # every folder locked before anything is read or rewritten
+            for folder, _files in found:
+                if folder is not None:
+                    locks.enter_context(output_lock(folder, "validate", create=False))
+        outputs: list[OutputFolder] = []
+        for folder, files in found:
+            out = OutputFolder(folder, [_check_paper(f) for f in files], whole=not path.is_file())
+            if folder is not None:
+                _update_aggregates(out)
+            outputs.append(out)
+        report = ValidateReport(path, outputs, dry_run)
+        if not dry_run:
+            _write(report)
     return report
 
 

@@ -14,11 +14,13 @@ What is recomputed and what is carried over, by each text's typed origin
 - a ``generated`` field (written from the abstract), or any text where the source is
   ``missing``/``source_failed``: the ``generated`` checks;
 - ``summary.tldr``: the ``summary`` checks against the abstract and the translation;
+- a field left null because its answer failed a check (no honest English): the same checks on
+  the rejected answer, which the validation block keeps (``rejected``, by output path); if none
+  of them is an error any more, a ``schema`` error says the field is still empty;
 - carried over because the document cannot show them again: issues whose check is not one of
   the deterministic :data:`~pipeline.validate.suites.CHECK_NAMES` (``source_missing``,
-  ``source_failed``, ``provider``...), and the issues of a generated field whose text was
-  rejected (left None: the rejected text is not in the document); ``attempts`` and
-  ``first_attempt_failures``.
+  ``source_failed``, ``provider``...), and the issues of a generated field rejected by a run of
+  schema 1.1 (its text was not kept); ``attempts``, ``first_attempt_failures`` and ``rejected``.
 
 A ``skipped`` document (not processed) is returned unchanged.
 
@@ -72,32 +74,57 @@ def generated_fields(document: PaperDocument) -> set[str]:
             if origin == "generated" and path.startswith("translation.")}
 
 
-def _is_recomputed(issue: ValidationIssue, rejected: set[str]) -> bool:
+def _is_recomputed(issue: ValidationIssue, carried_fields: set[str]) -> bool:
     """True for an issue :func:`revalidate` computes again from the document."""
-    if issue.check not in CHECK_NAMES:
-        return False
-    return issue.field not in {f"translation.{name}" for name in rejected}
+    return issue.check in CHECK_NAMES and issue.field not in carried_fields
+
+
+def _checked_text(document: PaperDocument, path: str, text: str | None) -> tuple[str | None, bool]:
+    """The text to check at ``path`` and whether it is a rejected answer (the field is null and
+    :attr:`Validation.rejected` keeps what the model wrote)."""
+    if text is None and path in document.validation.rejected:
+        return document.validation.rejected[path], True
+    return text, False
+
+
+def _rejected(path: str, issues: list[ValidationIssue]) -> list[ValidationIssue]:
+    """The issues of a rejected answer, with an error saying the field is empty if none is left
+    (a check relaxed since: the answer stays rejected until the paper is run again)."""
+    if any(i.severity == "error" for i in issues):
+        return issues
+    return [*issues, ValidationIssue(field=path, check="schema", severity="error", message=(
+        "no English text: the answer was rejected by an earlier check; run the paper again to ask anew"))]
 
 
 def _field_issues(document: PaperDocument, name: str, generated: set[str],
                   unfinished: bool) -> list[ValidationIssue]:
-    text = getattr(document.translation, name)
+    path = f"translation.{name}"
+    text, rejected = _checked_text(document, path, getattr(document.translation, name))
     source = document.source.get(name)
-    origin = origin_of(document, f"translation.{name}")
+    origin = origin_of(document, path)
     if origin == "copied":
         return []
     if name in generated or (source is not None and source.status != "ok"):
-        if text is None:  # rejected generated text (its issues are carried), or nothing generated at all
+        if text is None:  # rejected generated text of an earlier schema (its issues are carried), or none
             return []
-        return check_generated(name, text, document.abstract)
-    if text is None and unfinished:
+        issues = check_generated(name, text, document.abstract)
+    elif text is None and unfinished:
         return []  # the pipeline stopped before this field (a paper-level error says why)
-    issues = check_translation(name, text, source.text if source is not None else None)
+    else:
+        issues = check_translation(name, text, source.text if source is not None else None)
     if origin == "unusable":
         note = _notes(document, "translate").get(name, "no usable model reply")
         issues = [i.model_copy(update={"message": f"{i.message}: {note}"}) if i.check == "schema" else i
                   for i in issues]
-    return issues
+    return _rejected(path, issues) if rejected else issues
+
+
+def _summary_issues(document: PaperDocument, unfinished: bool) -> list[ValidationIssue]:
+    text, rejected = _checked_text(document, SUMMARY_FIELD, document.summary.tldr)
+    if unfinished and text is None:
+        return []
+    issues = check_summary(text, document.abstract, document.translation)
+    return _rejected(SUMMARY_FIELD, issues) if rejected else issues
 
 
 def revalidate(document: PaperDocument) -> Validation:
@@ -106,24 +133,25 @@ def revalidate(document: PaperDocument) -> Validation:
     if old.status == "skipped":  # never processed (budget reached, provider down...): nothing to check
         return old.model_copy(deep=True)
     generated = generated_fields(document)
-    rejected = {name for name in generated if getattr(document.translation, name) is None}
-    carried = [i for i in old.issues if not _is_recomputed(i, rejected)]
+    # generated fields rejected by an earlier schema keep their issues: the text is not in the document
+    legacy_rejected = {f"translation.{name}" for name in generated
+                       if getattr(document.translation, name) is None and f"translation.{name}" not in old.rejected}
+    carried = [i for i in old.issues if not _is_recomputed(i, legacy_rejected)]
     unfinished = any(i.field == "paper" and i.severity == "error" for i in carried)
     field_paths = {f"translation.{name}" for name in SUMMARY_FIELDS} | {SUMMARY_FIELD}
     issues = [i for i in carried if i.field not in field_paths]
     for name in SUMMARY_FIELDS:
         path = f"translation.{name}"
         kept = [i for i in carried if i.field == path]
-        if name in rejected and not any(i.severity == "error" for i in kept):
+        if path in legacy_rejected and not any(i.severity == "error" for i in kept):
             kept.append(ValidationIssue(field=path, check="schema", severity="error",
                                         message="no English text: every text generated from the "
                                                 "abstract failed validation"))
         issues += kept + _field_issues(document, name, generated, unfinished)
     issues += [i for i in carried if i.field == SUMMARY_FIELD]
-    if not (unfinished and document.summary.tldr is None):
-        issues += check_summary(document.summary.tldr, document.abstract, document.translation)
+    issues += _summary_issues(document, unfinished)
     return Validation(status=status_of(document, issues), issues=issues, attempts=dict(old.attempts),
-                      first_attempt_failures=dict(old.first_attempt_failures))
+                      first_attempt_failures=dict(old.first_attempt_failures), rejected=dict(old.rejected))
 
 
 def status_of(document: PaperDocument, issues: list[ValidationIssue]) -> str:
