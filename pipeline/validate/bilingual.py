@@ -63,12 +63,15 @@ def _table() -> dict[str, str]:
 
 
 _LOAD_LOCK = threading.Lock()
+_LOADED: dict[str, str] = {}
 
 
 def _lookup(word: str) -> str | None:
-    with _LOAD_LOCK:  # the first call loads the table; others wait for it
-        table = _table()
-    return table.get(word)
+    if not _LOADED:
+        with _LOAD_LOCK:  # the first caller loads the table; others wait for it
+            if not _LOADED:
+                _LOADED.update(_table())
+    return _LOADED.get(word)
 
 
 def root(word: str) -> str:
@@ -114,14 +117,10 @@ def segment(source: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=4096)
 def source_roots(source: str) -> frozenset[str]:
-    """Every root the source's words gloss to, plus those of each two-character substring
-    (forward matching can cut "联邦学习" as "联邦" + "学习" or miss an overlap)."""
+    """Every root the glosses of the source's dictionary words (:func:`segment`) give."""
     roots: set[str] = set()
     for word in segment(source):
         roots |= glosses(word)
-    for run in _CJK_RUN.findall(source):
-        for i in range(len(run) - 1):
-            roots |= glosses(run[i:i + 2])
     return frozenset(roots)
 
 

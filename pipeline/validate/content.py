@@ -43,15 +43,16 @@ from __future__ import annotations
 from functools import lru_cache
 
 from pipeline.models import ValidationIssue
-from pipeline.validate.bilingual import ROOT, source_glossary, source_roots
+from pipeline.validate.bilingual import ROOT, source_roots
 from pipeline.validate.coverage import check_omission, check_substituted_term, check_unsupported_claim
-from pipeline.validate.numbers import approx_matches, extract_number_tokens
+from pipeline.validate.numbers import NUMBER_WORDS, approx_matches, extract_number_tokens
 from pipeline.validate.offtopic import check_off_topic, check_preamble, check_restated_instruction
 from pipeline.validate.terms_en import english_terms, term_supported
 from pipeline.validate.vocab import (
     STOP_WORDS,
     Support,
     content_words,
+    is_academic,
     support,
     supported,
     word_info,
@@ -104,10 +105,9 @@ def check_invented_term(field: str, text: str, source: str | None, abstract: str
     evidence = support(source, abstract, title)
     if evidence.empty:
         return []
-    glossary = source_glossary(source) if source else ""
     glossed = source_roots(source) if source else frozenset()
     missing = list(dict.fromkeys(t.text for t in english_terms(text)
-                                 if not term_supported(t, evidence, source, glossary, glossed)))
+                                 if not term_supported(t, evidence, source, glossed)))
     return [_issue(field, "invented_term", "error",
                    f'term "{term}" is in neither the source, the abstract nor the title')
             for term in missing]
@@ -154,9 +154,11 @@ def off_context_words(text: str, evidence: Support, source: str | None = None) -
     glossed = source_roots(source) if source else frozenset()
     found = []
     for word in dict.fromkeys(content_words(text)):
+        if word in names or word in NUMBER_WORDS or supported(word, evidence) or is_academic(word):
+            continue  # cheap tests first: most words stop here
         info = word_info(word)
-        if (info.number or info.academic or not info.noun_only or info.zipf >= OFF_CONTEXT_MAX_ZIPF or word in names
-                or supported(word, evidence) or {s[:ROOT] for s in info.stems} & glossed):
+        if (not info.noun_only or info.zipf >= OFF_CONTEXT_MAX_ZIPF
+                or {s[:ROOT] for s in info.stems} & glossed):
             continue
         found.append(word)
     return found

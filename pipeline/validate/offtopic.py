@@ -52,6 +52,12 @@ _INSTRUCTION = re.compile(
 )
 OFF_TOPIC_MIN_WORDS = 4
 """Texts with fewer content words (number words aside) are too short to call off topic."""
+_PREAMBLE_HINTS = ("sure", "certain", "course", "absolute", "okay", "ok", "great", "glad", "alright",
+                   "problem", "here", "as a", "as an", "happy", "delight", "hope", "let me",
+                   "feel free", "help", "i will", "i'll", "i can", "we will", "we can", "i’ll")
+_INSTRUCTION_HINTS = ("write", "compose", "create", "generate", "ignore", "disregard", "forget",
+                      "override", "reveal", "print", "show", "output", "repeat", "display", "tell",
+                      "you are", "act", "pretend", "translate", "summar", "rewrite", "paraphrase")
 ECHO_WORDS = 6
 """A reply that repeats this many words in a row of the prompt's own text (not of the paper)
 restates the prompt."""
@@ -80,7 +86,8 @@ def check_preamble(field: str, text: str, source: str | None, abstract: str | No
     """``preamble`` (error): assistant or role-play talk -- an interjection opening the reply
     ("Sure!", "Certainly, here"), "Here is the ...", "As an AI ...", "I hope this helps",
     "Let me know", "I will translate"."""
-    m = _PREAMBLE.search(text)
+    lowered = text.lower()
+    m = _PREAMBLE.search(text) if any(h in lowered for h in _PREAMBLE_HINTS) else None
     if not m:
         return []
     return [_issue(field, "preamble", f'reply contains assistant talk "{m.group().strip()[:60]}"')]
@@ -108,7 +115,8 @@ def check_restated_instruction(field: str, text: str, source: str | None, abstra
     the sea", "Ignore previous instructions", "Summarize the paper above", "You are a helpful
     assistant") or repeats :data:`ECHO_WORDS` words in a row of the prompt's text ``fewshot``
     that are not in the paper (abstract, title)."""
-    m = _INSTRUCTION.search(text)
+    lowered = text.lower()
+    m = _INSTRUCTION.search(text) if any(h in lowered for h in _INSTRUCTION_HINTS) else None
     if m:
         return [_issue(field, "restated_instruction",
                        f'reply restates an instruction: "{m.group().strip()[:60]}"')]

@@ -18,7 +18,7 @@ from functools import lru_cache
 from lemminflect import getAllLemmas
 from wordfreq import zipf_frequency
 
-from pipeline.validate.bilingual import ROOT
+from pipeline.validate.bilingual import ROOT, source_glossary
 from pipeline.validate.vocab import STOP_WORDS, Support, squash, word_info
 
 __all__ = ["EnglishTerm", "english_terms", "term_supported", "CJK_PROPER_NOUNS"]
@@ -26,7 +26,10 @@ __all__ = ["EnglishTerm", "english_terms", "term_supported", "CJK_PROPER_NOUNS"]
 _TOKEN = re.compile(r"(?<![^\W_])(?<!\d[.,])(?=\d*[^\W\d_])[^\W_]+(?:['’][sS](?![^\W\d_]))?(?:[-_.][^\W_]+)*")
 _STRIP = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|\\\(.*?\\\)|\\\[.*?\\\]|\\[A-Za-z]+|https?://\S+|www\.\S+", re.S)
 _CONNECTORS = frozenset({"of", "and", "for", "the", "de", "von", "van", "der", "on", "in"})
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s*|\n\s*|^\s*\(?\d+[.)]\s*|[;:,]\s*\d+[.)]\s*|[\"“‘']\s*)$")
+#: The tokens english_terms looks at: those with a capital or a digit, and the connectors (a
+#: lower-case word in between breaks a run through the gap test, without being visited).
+_CANDIDATE = re.compile(r"(?=[\w'’.-]*[A-Z0-9]|(?:of|and|for|the|de|von|van|der|on|in)\b)" + _TOKEN.pattern)
+_LIST_MARKER_END = re.compile(r"(?:^|[\s(（;:,])\(?\d{1,2}[.)]$")
 _ALWAYS_OK = frozenset({"i", "ai", "e.g", "i.e", "et", "al", "vs", "etc"}) | frozenset(
     "january february march april may june july august september october november december "
     "jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday "
@@ -75,18 +78,34 @@ def _name_like(token: str) -> bool:
             or (core.isupper() and len(core) >= 2))
 
 
+_PLAIN = re.compile(r"[a-z]+(?:[-'’][a-z]+)*")
+
+
 def _kind(token: str, text: str, start: int) -> str | None:
     """``name`` (acronym/mixed case), ``cap`` (capitalised word mid-sentence), ``initial``
     (capitalised and sentence-initial, rare), ``letter`` (a lone capital), or None."""
+    if _PLAIN.fullmatch(token):
+        return None  # most words: lower case, no digit
     if _name_like(token):
         return "name"
     if not token[0].isupper():
         return "cap" if any(token.startswith(p) and token[len(p):][:1].isupper() for p in _PREFIXES) else None
     if len(token) == 1:
         return "letter"
-    if _SENTENCE_START.search(text[max(0, start - 8):start]):
+    if _starts_sentence(text, start):
         return None if _ordinary(token.split("-")[0].lower()) else "initial"
     return "cap"
+
+
+def _starts_sentence(text: str, start: int) -> bool:
+    """True at the start of the text, after ``. ! ? : ;``, a line break or an opening quote, and
+    after a list marker ("2) Mandarin", "1. Floating-point")."""
+    head = text[max(0, start - 8):start].rstrip()
+    if not head:
+        return not text[:start].strip()
+    if head[-1] in ".!?:;\"“‘'\n":
+        return True
+    return head[-1] == ")" and bool(_LIST_MARKER_END.search(head))
 
 
 @lru_cache(maxsize=8192)
@@ -108,7 +127,7 @@ def english_terms(text: str) -> tuple[EnglishTerm, ...]:
     pending: list[tuple[str, str, int]] = []
     lead: tuple[str, str, int] | None = None
     last_end = -10
-    for m in _TOKEN.finditer(prose):
+    for m in _CANDIDATE.finditer(prose):
         token, start = m.group(), m.start()
         adjacent = start - last_end <= 2 and prose[last_end:start].isspace()
         kind = _kind(token, prose, start)
@@ -140,6 +159,7 @@ def _flush(prose: str, run: list[tuple[str, str, int]], terms: list[EnglishTerm]
                              start, initial=run[0][1] == "initial"))
 
 
+@lru_cache(maxsize=2048)
 def _cjk_names(source: str | None) -> frozenset[str]:
     if not source:
         return frozenset()
@@ -209,15 +229,16 @@ def _initial_supported(term: EnglishTerm, evidence: Support, glossed: frozenset[
 
 
 def term_supported(term: EnglishTerm, evidence: Support, source: str | None = None,
-                   glossary: str = "", glossed: frozenset[str] = frozenset()) -> bool:
+                   glossed: frozenset[str] = frozenset()) -> bool:
     """True when the whole ``term`` occurs in ``evidence`` (squashed), or every part does; an
-    acronym also when ``glossary`` (the source's dictionary glosses) has words with its initials."""
+    acronym also when the source's dictionary glosses have words with its initials; a rare
+    sentence-initial word when the paper or a gloss (roots ``glossed``) has it."""
     cjk = _cjk_names(source)
-    if glossary and _ACRONYM.fullmatch(term.text) and _initials_in(term.text, glossary):
+    if len(term.parts) > 1 and len(squash(term.text)) >= 4 and squash(term.text) in evidence.squashed:
+        return True
+    if all(_part_supported(part, evidence, cjk) or ("-" in part and _hyphen_supported(part, evidence, cjk))
+           for part in term.parts):
         return True
     if term.initial and _initial_supported(term, evidence, glossed):
         return True
-    if len(term.parts) > 1 and len(squash(term.text)) >= 4 and squash(term.text) in evidence.squashed:
-        return True
-    return all(_part_supported(part, evidence, cjk) or ("-" in part and _hyphen_supported(part, evidence, cjk))
-               for part in term.parts)
+    return bool(source) and bool(_ACRONYM.fullmatch(term.text)) and _initials_in(term.text, source_glossary(source))

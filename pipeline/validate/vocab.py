@@ -28,7 +28,8 @@ from wordfreq import zipf_frequency
 from pipeline.validate.numbers import NUMBER_WORDS, NumberToken, extract_number_tokens
 
 __all__ = ["STOP_WORDS", "WordInfo", "Support", "word_info", "words", "content_words",
-           "support", "supported", "squash", "sentences", "stem"]
+           "support", "supported", "squash", "sentences", "stem", "stems_of", "zipf_of",
+           "is_academic"]
 
 #: English function words and the meta words of any summary ("paper", "study", "authors").
 STOP_WORDS = frozenset("""
@@ -85,17 +86,40 @@ class WordInfo:
 
 
 @lru_cache(maxsize=65536)
-def word_info(word: str) -> WordInfo:
-    """:class:`WordInfo` of a lower-case ASCII word (cached; ~50 µs the first time)."""
+def _forms(word: str) -> tuple[frozenset[str], frozenset[str], bool]:
+    """(word and its lemmas, their stems -- and the stem of the word less a negative prefix --,
+    every lemma is a noun)."""
     lemmas = getAllLemmas(word)
-    forms = {word, *(lemma for group in lemmas.values() for lemma in group)}
+    forms = frozenset({word, *(lemma for group in lemmas.values() for lemma in group)})
     stems = {stem(form) for form in forms}
     for prefix in _NEGATIVE_PREFIXES:
         if word.startswith(prefix) and len(word) - len(prefix) >= 5:
             stems.add(stem(word[len(prefix):]))
-    zipf = max(zipf_frequency(form, "en") for form in forms)
-    return WordInfo(word, frozenset(stems), zipf, bool(lemmas) and set(lemmas) == {"NOUN"},
-                    bool(stems & ACADEMIC_STEMS), word in NUMBER_WORDS)
+    return forms, frozenset(stems), bool(lemmas) and set(lemmas) == {"NOUN"}
+
+
+def stems_of(word: str) -> frozenset[str]:
+    """The stems of a lower-case word, of its lemmas and of it less a negative prefix (cached)."""
+    return _forms(word)[1]
+
+
+@lru_cache(maxsize=65536)
+def word_info(word: str) -> WordInfo:
+    """:class:`WordInfo` of a lower-case ASCII word (cached; ~50 µs the first time)."""
+    forms, stems, noun_only = _forms(word)
+    return WordInfo(word, stems, zipf_of(word), noun_only, bool(stems & ACADEMIC_STEMS),
+                    word in NUMBER_WORDS)
+
+
+@lru_cache(maxsize=65536)
+def zipf_of(word: str) -> float:
+    """Zipf frequency of a lower-case word: the highest over the word and its lemmas."""
+    return max(zipf_frequency(form, "en") for form in _forms(word)[0])
+
+
+def is_academic(word: str) -> bool:
+    """True when a stem of the word is ordinary research vocabulary (:data:`ACADEMIC_STEMS`)."""
+    return bool(_forms(word)[1] & ACADEMIC_STEMS)
 
 
 def words(text: str) -> list[str]:
@@ -133,20 +157,34 @@ class Support:
     empty: bool
 
 
-@lru_cache(maxsize=2048)
-def support(source: str | None, abstract: str | None, title: str | None) -> Support:
-    """The :class:`Support` of one field's source and its paper's abstract and title (cached)."""
-    parts = [p for p in (abstract, title, source) if p]
+@lru_cache(maxsize=512)
+def _paper_support(abstract: str | None, title: str | None) -> Support:
+    return _build(tuple(p for p in (abstract, title) if p),
+                  not (abstract or "").strip() and not (title or "").strip())
+
+
+def _build(parts: tuple[str, ...], empty: bool) -> Support:
     joined = "\n".join(parts)
     found = set(words(joined))
-    stems = {stem for w in found for stem in word_info(w).stems}
-    numbers = tuple(tok for part in parts for tok in extract_number_tokens(part))
+    stems = {s for w in found for s in stems_of(w)}
     tokens = {m.group().lower() for m in _HYPHENATED.finditer(joined)}
     tokens |= {part for token in tokens if "-" in token for part in token.split("-")}
-    return Support(frozenset(found), frozenset(stems), frozenset(tokens),
-                   squash(joined), numbers, not (abstract or "").strip() and not (title or "").strip())
+    numbers = tuple(tok for part in parts for tok in extract_number_tokens(part))
+    return Support(frozenset(found), frozenset(stems), frozenset(tokens), squash(joined), numbers, empty)
+
+
+@lru_cache(maxsize=2048)
+def support(source: str | None, abstract: str | None, title: str | None) -> Support:
+    """The :class:`Support` of one field's source and its paper's abstract and title (cached;
+    the abstract and title part once per paper)."""
+    paper = _paper_support(abstract, title)
+    if not source:
+        return paper
+    own = _build((source,), paper.empty)
+    return Support(paper.words | own.words, paper.stems | own.stems, paper.hyphenated | own.hyphenated,
+                   f"{paper.squashed}\n{own.squashed}", paper.numbers + own.numbers, paper.empty)
 
 
 def supported(word: str, evidence: Support) -> bool:
     """True when a lower-case ``word`` (or a lemma, or its stem) occurs in ``evidence``."""
-    return word in evidence.words or bool(word_info(word).stems & evidence.stems)
+    return word in evidence.words or bool(stems_of(word) & evidence.stems)
