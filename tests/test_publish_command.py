@@ -122,7 +122,8 @@ def test_a_changed_english_file_is_replaced(outputs, data_branch: Path, tmp_path
     shutil.copytree(outputs["2026-06-16"], copy)
     assert publish(str(copy), "--data-dir", str(data_branch)).exit_code == 0
     english = copy / "2026-06-16_AI_enhanced_English.jsonl"
-    english.write_text(english.read_text(encoding="utf-8").replace("plain English", "plain English!"), encoding="utf-8")
+    english.write_text(english.read_text(encoding="utf-8").replace('"tldr": "', '"tldr": "Changed: ', 1),
+                       encoding="utf-8")
     result = publish(str(copy), "--data-dir", str(data_branch))
     assert result.exit_code == 0 and f"replaced data/{english.name}" in result.stdout
     assert "file-list.txt" not in result.stdout and "replaced feed.xml" in result.stdout

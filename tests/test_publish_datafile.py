@@ -28,10 +28,14 @@ RECORDS = REPO / "tests" / "data" / "publish" / "records.jsonl"
 CJK = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]")
 
 
+FAILING_FIELDS = "providers.fake.settings.responder=support.responders:echo_some_fields"
+"""One field of the test records always fails (support/responders.py)."""
+
+
 def fake_run(digest: Path, tmp: Path):
     """A whole fake-provider run of ``digest`` into ``tmp``: (parsed digest, documents, out dir)."""
-    result = execute_run(digest, RunOptions(config=REPO / "config.yaml", provider="fake",
-                                            out_dir=tmp / "out", cache_dir=tmp / "cache"))
+    result = execute_run(digest, RunOptions(config=REPO / "config.yaml", provider="fake", out_dir=tmp / "out",
+                                            cache_dir=tmp / "cache", overrides=[FAILING_FIELDS]))
     return parse_digest(digest), result.documents, result.out_dir
 
 

@@ -15,7 +15,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from support.cli import run_cli
+from markupsafe import escape
+from support.cli import fake_options, run_cli
 from support.paths import CONFIG, REPO
 from support.browser import chromium
 
@@ -32,8 +33,8 @@ def report_run(tmp_path_factory) -> Path:
     extra = json.loads(lines[0]) | {"id": "2501.90309", "title": SCRIPT_TITLE,
                                     "abs": "https://arxiv.org/abs/2501.90309"}
     (tmp / "day.jsonl").write_text("\n".join([*lines, json.dumps(extra)]) + "\n", encoding="utf-8")
-    result = run_cli("run", str(tmp / "day.jsonl"), "--config", CONFIG,
-                                      "--provider", "fake", "--out", str(tmp / "out"), "--cache-dir", str(tmp / "cache"))
+    result = run_cli("run", tmp / "day.jsonl", *fake_options(tmp),
+                     "--set", "providers.fake.settings.responder=support.responders:echo_some_fields")
     assert result.exit_code in (0, 1), result.output
     return tmp / "out" / "day"
 
@@ -62,7 +63,7 @@ def test_report_lists_every_paper_field_and_issue(report_run: Path) -> None:
     section = page[page.index(f'id="paper-{first["arxiv_id"]}"'):page.index('id="paper-2501.90302"')]
     assert first["source"]["tldr"]["text"] in section and first["translation"]["tldr"] in section
     for issue in first["validation"]["issues"]:
-        assert f'<li class="issue {issue["severity"]}">' in section and issue["message"] in section
+        assert f'<li class="issue {issue["severity"]}">' in section and str(escape(issue["message"])) in section
     assert 'data-status="failed"' in section and f'data-value="length"' in page
 
 
@@ -106,3 +107,11 @@ def test_report_in_a_real_browser(report_run: Path, tmp_path: Path) -> None:
     print(f"screenshots: {tmp_path / 'report.png'}, {tmp_path / 'report-failed.png'}")
     assert (tmp_path / "report.png").stat().st_size > 10_000
     shutil.rmtree(tmp_path / "profile", ignore_errors=True)
+
+
+def test_a_rejected_answer_is_shown_as_rejected_not_as_the_english(report_run: Path) -> None:
+    page = (report_run / "report.html").read_text(encoding="utf-8")
+    (paper,) = [p for p in _papers(report_run) if p["arxiv_id"] == "2501.90301"]
+    rejected = paper["validation"]["rejected"]["translation.result"]
+    assert paper["translation"]["result"] is None
+    assert f'<div class="rejected"><span class="severity">rejected answer</span> {escape(rejected)}</div>' in page

@@ -4,8 +4,9 @@ Tests, benchmarks and ``--provider fake`` smoke runs use it to drive the real st
 model. Replies come from a ``responder(request) -> str | LLMResponse``; settings may pass one
 directly (from Python), name one as ``"module:function"``, or give ``replies`` (a list consumed in
 order, then repeated from the last). Without any, :func:`template_responder` writes a
-deterministic English stand-in from the request's template variables: it keeps the source's
-numbers and Latin-script terms, so a fake run passes validation and exercises every stage.
+deterministic English stand-in from the request's template variables: a word-by-word gloss of
+the source (the first CC-CEDICT sense of each word), its Latin-script terms and its figures, so
+that a fake run passes validation -- the content checks included -- and exercises every stage.
 
 Settings: ``responder``, ``replies``, ``latency`` (seconds slept per call), ``concurrency``.
 Usage: prompt tokens as :func:`pipeline.llm.ratelimit.estimate_tokens` counts them, completion
@@ -15,7 +16,6 @@ tokens = reply characters / 4.
 from __future__ import annotations
 
 import importlib
-import itertools
 import json
 import re
 import threading
@@ -41,16 +41,16 @@ Responder = Callable[[LLMRequest], "str | LLMResponse"]
 _LATIN_TERM = re.compile(r"[A-Za-z][A-Za-z0-9\-\+\.]*[A-Za-z0-9]|[A-Za-z]")
 
 
-_FILLER = ("The authors explain the setting, the approach and the evidence behind it.",
-           "They relate the idea to earlier work and state what the evaluation shows.",
-           "The text stays close to the original wording of the digest.")
+_CJK_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 
 def template_responder(request: LLMRequest) -> str:
     """A deterministic English reply built from ``request.variables`` (see module docstring).
 
-    For a translation it names the source's Latin-script terms and figures (in the canonical
-    forms the validator accepts) and pads to the English length a faithful translation would
+    For a translation it glosses the source word by word (:func:`gloss_source`), then names the
+    source's Latin-script terms and figures ("It refers to FeTTL, 0.002 and 2."; figures in the
+    canonical forms the validator accepts),
+    repeating the gloss until the text has the English length a faithful translation would
     have; for a summary it returns the abstract's first sentence. When the prompt declares
     ``output: json`` (``request.output_key``), the text comes as ``{"<output_key>": text}``.
     """
@@ -65,19 +65,18 @@ def _template_text(request: LLMRequest) -> str:
     variables = request.variables
     if "source" in variables:
         source = str(variables["source"])
-        label = str(variables.get("field_label") or variables.get("field") or "text")
         terms = list(dict.fromkeys(_LATIN_TERM.findall(source)))
         figures = list(dict.fromkeys(t.canonical for t in extract_number_tokens(source)))
-        parts = [f"This {label.lower()} section of the paper is described here in plain English."]
-        if terms:
-            parts.append(f"It refers to {', '.join(terms)}.")
-        if figures:
-            parts.append(f"It reports the figures {'; '.join(figures)}.")
-        text = " ".join(parts)
+        gloss = gloss_source(source)
+        parts = [f"{gloss[:1].upper()}{gloss[1:]}." if gloss else ""]
+        named = terms + figures  # figures after a comma or "and": never read as list markers
+        if named:
+            parts.append(f"It refers to {', '.join(named[:-1])}{' and ' if len(named) > 1 else ''}{named[-1]}."
+                         if figures else f"It refers to {', '.join(terms)}.")
+        text = " ".join(p for p in parts if p) or "It refers to the source."
         target = int(expected_english_chars(source))
-        filler = itertools.cycle(_FILLER)
-        while len(text) < 0.9 * target:
-            text += " " + next(filler)
+        while gloss and len(text) < 0.9 * target:
+            text += f" {gloss[:1].upper()}{gloss[1:]}."
         return text
     if "abstract" in variables:
         abstract = str(variables["abstract"]).strip()
@@ -102,6 +101,30 @@ STAGES = {
     "generate": {"model": "fake-model", "prompt": "generate-chat"},
 }
 """Default stage settings: the repo's chat prompts (a config's ``providers.fake.stages`` overrides them)."""
+_MARKER = re.compile(r"(?:^|(?<=[\s；;。，,：:]))[(（]?(\d{1,2})[)）.、](?!\d)")
+_NUMERALS = "一二两三四五六七八九十百千万亿零〇"
+
+
+def gloss_source(source: str) -> str:
+    """The first English word of the first CC-CEDICT sense of each content word of the
+    source's Chinese text, in order ("提出一种新方法" -> "raise new method"), with the source's
+    list markers ("1)") kept; words that start with a numeral are left to the figures. "" when
+    nothing is glossed."""
+    from pipeline.validate.bilingual import FUNCTION_WORDS, first_gloss, segment  # late: loads a dictionary
+    from pipeline.validate.numbers import NUMBER_WORDS
+
+    out: list[str] = []
+    pieces = _MARKER.split(source)  # text, marker number, text, ...
+    for i, piece in enumerate(pieces):
+        if i % 2:
+            if out:
+                out[-1] += ";"  # "...; 2)": read as a list marker, not a figure
+            out.append(f"{piece})")
+            continue
+        out += [g for run in _CJK_RUN.findall(piece) for word in segment(run)
+                if word not in FUNCTION_WORDS and word[0] not in _NUMERALS
+                and (g := first_gloss(word)) and g not in NUMBER_WORDS]
+    return " ".join(out) if any(not w.endswith(")") for w in out) else ""
 
 
 class FakeProvider(Provider):

@@ -23,9 +23,7 @@ from typing import Any
 from feedgen.feed import FeedGenerator
 
 from pipeline import __version__
-from pipeline.models import Digest, PaperDocument
-from pipeline.output.files import write_text_atomic
-from pipeline.publish.datafile import english_records
+from pipeline.models import Digest
 from pipeline.publish.names import day_of, english_file_name
 
 _LABELS = (("tldr", "TL;DR"), ("motivation", "Motivation"), ("method", "Method"), ("result", "Result"),
@@ -109,26 +107,28 @@ def _text(value: Any) -> str:
     return " ".join(value.split()) if isinstance(value, str) else ""
 
 
+def _run_time(started_at: str | None) -> datetime:
+    try:
+        when = datetime.fromisoformat(started_at) if started_at else None
+    except ValueError:
+        when = None
+    return (when or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
+
+
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=timezone.utc)
 
 
-def day_feed_xml(digest: Digest, records: list[dict[str, Any]]) -> str:
-    """The Atom feed of a digest's English records (:func:`~pipeline.publish.datafile.english_records`)."""
+def day_feed_xml(digest: Digest, records: list[dict[str, Any]], started_at: str | None = None) -> str:
+    """The Atom feed of a digest's English records (:func:`~pipeline.publish.datafile.english_records`),
+    dated by the day in the digest's name, else by ``started_at`` (the run's ISO 8601 start, which a
+    rerun keeps), else now."""
     name = english_file_name(digest.path)
     day = day_of(Path(digest.path).name)
-    updated = _midnight(day) if day is not None else datetime.now(timezone.utc).replace(microsecond=0)
+    updated = _midnight(day) if day is not None else _run_time(started_at)
     title = f"arXiv papers of {day.isoformat()}, in English" if day else f"{Path(digest.path).name}, in English"
     return feed_xml([FeedDay(day, records)], feed_id=f"urn:digest-pipeline:day:{name.removesuffix('.jsonl')}",
                     title=title, updated=updated)
-
-
-def write_day_feed(out_dir: Path, digest: Digest, documents: list[PaperDocument]) -> Path:
-    """Write ``out_dir/feed.xml``: the Atom feed of the digest's English records (atomic).
-    Raises OutputError like :func:`~pipeline.publish.datafile.english_records`."""
-    path = out_dir / "feed.xml"
-    write_text_atomic(path, day_feed_xml(digest, english_records(digest, documents).records))
-    return path
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ def publication_files(digest: Digest, documents: list[PaperDocument], summary: d
     order, as ``digest.json`` lists them) and the run ``summary``. Raises OutputError."""
     english = english_records(digest, documents)
     return {english_file_name(digest.path): dumps_records(english.records),
-            "feed.xml": day_feed_xml(digest, english.records),
+            "feed.xml": day_feed_xml(digest, english.records, summary.get("started_at")),
             "report.html": render_report(digest, documents, summary)}
 
 

@@ -56,12 +56,14 @@ def paper_view(index: int, document: PaperDocument) -> dict[str, Any]:
                        "language": source.language if source else None,
                        "source_status": source.status if source else "missing",
                        "english": getattr(document.translation, name),
+                       "rejected": document.validation.rejected.get(f"translation.{name}"),
                        "issues": _issues(issues, f"translation.{name}")})
     return {"index": index, "id": document.arxiv_id, "url": document.url, "title": document.title,
             "authors": ", ".join(document.authors), "category": document.category or "",
             "status": document.validation.status, "checks": sorted({i.check for i in issues}),
             "paper_issues": [_issue(i) for i in issues if i.field not in field_paths],
             "fields": fields, "resummary": document.summary.tldr,
+            "resummary_rejected": document.validation.rejected.get(SUMMARY_FIELD),
             "resummary_issues": _issues(issues, SUMMARY_FIELD)}
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "parse_cjk_int",
     "token_matches",
     "approx_matches",
+    "NUMBER_WORDS",
 ]
 
 
@@ -145,6 +146,9 @@ _UNIT_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "
 _UNIT_WORD_RE = re.compile(rf"-({'|'.join(_UNIT_WORDS)})(?![A-Za-z])", re.I)
 _NUMBER_WORDS = frozenset({*_WORD_VALUES, *_ORDINALS, *_MONTHS, *_WEAK_WORDS, *_TIMES_WORDS,
                            *_FRACTION_WORDS})
+#: Every English word the extractor reads as a figure ("two", "twice", "half", "third", "may").
+NUMBER_WORDS = _NUMBER_WORDS | {"million", "billion", "trillion", "hundreds", "thousands",
+                                "millions", "billions", "halves", "dozens"}
 
 
 # --------------------------------------------------------------------------- helpers
