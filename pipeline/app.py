@@ -78,16 +78,15 @@ def load_run_config(options: RunOptions, *, env: Mapping[str, str] | None = None
                     extra_variants: Mapping[str, list[str]] | None = None) -> LoadedConfig:
     """The checked config for a run. Raises ConfigError.
 
-    Precedence, later wins: the file, the environment (``DIGEST_PIPELINE_PROVIDER``,
+    Precedence, later wins: the packaged defaults, the file (``--config FILE``, else
+    ``./config.yaml`` when there is one), the environment (``DIGEST_PIPELINE_PROVIDER``,
     ``DIGEST_PIPELINE_SET``; ``env`` defaults to ``os.environ``), ``--set``, flags; then the
     variant named by ``options.variant``, if any. Every variant (the config's and
     ``extra_variants``) is checked, whichever is used.
     """
     path = options.config
-    if path is None:
-        path = Path("config.yaml")
-        if not path.is_file():
-            raise ConfigError("config.yaml", ["no config.yaml in the current folder; pass --config FILE"])
+    if path is None and Path("config.yaml").is_file():
+        path = Path("config.yaml")  # else the packaged defaults alone (pipeline.config.defaults)
     env = os.environ if env is None else env
     overrides = options.overrides + flag_overrides(options)
     loaded = load_config(path, overrides, env=env, extra_variants=extra_variants)
@@ -112,7 +111,7 @@ def execute_run(digest_path: Path, options: RunOptions,
     """Check config and digest, then run inside a session. Raises PipelineError subclasses."""
     loaded = load_run_config(options)
     digest = parse_digest(digest_path)
-    out_root = loaded.resolve(loaded.config.run.out_dir)
+    out_root = loaded.out_root()
     with open_session(loaded, no_cache=options.no_cache) as session:
         provider = session.provider()
         with output_lock(output_dir(out_root, digest.path), "run"):
@@ -128,7 +127,7 @@ def execute_rerun(arxiv_id: str, digest_path: Path, options: RunOptions, from_st
     builds no provider and opens no cache. Raises PipelineError subclasses."""
     loaded = load_run_config(options)
     digest = parse_digest(digest_path)
-    out_root = loaded.resolve(loaded.config.run.out_dir)
+    out_root = loaded.out_root()
     out_dir = output_dir(out_root, digest.path)
     with output_lock(out_dir, "rerun", create=False) if out_dir.is_dir() else nullcontext():
         plan = prepare_rerun(digest, loaded, arxiv_id, out_root, from_stage)
@@ -154,7 +153,7 @@ def execute_estimate(digest_path: Path, options: RunOptions) -> Estimate:
         except (ProviderError, ModelNotAvailableError) as exc:  # no key, model not installed; a bad setting raises
             provider = None
             notes.append(f"cache not consulted (every call counted as needed): {exc}")
-        cache_dir = loaded.resolve(loaded.config.cache.dir)
+        cache_dir = loaded.cache_dir()
         use_cache = provider is not None and not options.no_cache and loaded.config.cache.enabled and cache_dir.is_dir()
         return estimate_run(digest, loaded, provider=provider, cache=session.cache if use_cache else None,
                             ids=options.ids, limit=options.limit, notes=notes)

@@ -38,7 +38,7 @@ err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 
 DigestArg = Annotated[Path, typer.Argument(metavar="DIGEST", help="the digest: Markdown (.md) or JSONL data file")]
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="config file [default: ./config.yaml]")]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="config file, layered over the packaged defaults (its relative paths resolve against its folder) [default: ./config.yaml if there is one, else the packaged defaults alone]")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="override a config key, e.g. --set stages.translate.prompt=NAME (repeatable)")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="show the traceback before an error line (the exit code is the same)")]
 ProviderOpt = Annotated[Optional[str], typer.Option("--provider", help="local | openai | fake")]
@@ -48,7 +48,7 @@ CONCURRENCY_HELP = ("openai: requests in flight at once (the runner keeps 3 pape
                     "local, fake: papers processed in parallel (a local model answers one call at a time)")
 ConcurrencyOpt = Annotated[Optional[int], typer.Option("--concurrency", min=1, help=CONCURRENCY_HELP)]
 TimeoutOpt = Annotated[Optional[float], typer.Option("--timeout", min=0.001, help="seconds per model request (openai; the local provider ignores it)")]
-CacheDirOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="stage cache folder [default: .cache/digest-pipeline]")]
+CacheDirOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="stage cache folder [default: cache.dir of the config; with none, $XDG_CACHE_HOME/digest-pipeline (~/.cache/digest-pipeline)]")]
 VariantOpt = Annotated[Optional[str], typer.Option("--variant", help="apply a variant from the config's variants: section")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="keep the cache in memory only for this run")]
 
@@ -72,7 +72,7 @@ def _fail(exc: BaseException, debug: bool) -> NoReturn:
 def run(
     digest: DigestArg,
     config: ConfigOpt = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="output root; files go to OUT/<digest-stem>/ [default: outputs]")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="output root; files go to OUT/<digest-stem>/ [default: run.out_dir of the config, beside the config file; with no config file, ./outputs]")] = None,
     cache_dir: CacheDirOpt = None,
     no_cache: NoCacheOpt = False,
     limit: Annotated[Optional[int], typer.Option("--limit", min=0, help="process only the first N papers")] = None,
@@ -148,7 +148,7 @@ def rerun(
                              "validate = re-check the written paper, no model call "
                              "[default: force nothing, use the cache wherever it applies]")] = None,
     config: ConfigOpt = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="output root of the previous run; files are in OUT/<digest-stem>/ [default: outputs]")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="output root of the previous run; files are in OUT/<digest-stem>/ [default: run.out_dir of the config; with no config file, ./outputs]")] = None,
     cache_dir: CacheDirOpt = None,
     no_cache: NoCacheOpt = False,
     provider: ProviderOpt = None,
@@ -256,7 +256,7 @@ def eval_command(
     seed: Annotated[int, typer.Option("--seed", help="random seed of --sample")] = 0,
     name: Annotated[Optional[str], typer.Option("--name", help="eval run name [default: <digest-stem>-<UTC time>]")] = None,
     config: ConfigOpt = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="output root; files go to OUT/eval/<name>/ [default: outputs]")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="output root; files go to OUT/eval/<name>/ [default: run.out_dir of the config; with no config file, ./outputs]")] = None,
     cache_dir: CacheDirOpt = None,
     no_cache: NoCacheOpt = False,
     provider: ProviderOpt = None,

@@ -27,7 +27,7 @@ def open_cache(loaded: LoadedConfig, no_cache: bool) -> CacheStore:
     """The configured cache store (memory-only with ``--no-cache`` or ``cache.enabled: false``)."""
     if no_cache or not loaded.config.cache.enabled:
         return MemoryCacheStore()
-    return DiskCacheStore(loaded.resolve(loaded.config.cache.dir))
+    return DiskCacheStore(loaded.cache_dir())
 
 
 def check_models(provider: Provider, loaded: LoadedConfig) -> None:

@@ -18,6 +18,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from pipeline.config.defaults import PACKAGED_CONFIG, PACKAGED_LABEL, PACKAGED_PROMPTS, absolute_paths, merge, \
+    packaged_layer
 from pipeline.config.layers import apply_overrides, env_overrides, read_yaml, with_origin
 from pipeline.config.schema import BASE_VARIANT, Config, LoadedConfig, LoadedVariant, StageConfig
 from pipeline.errors import ConfigError
@@ -33,15 +35,19 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None, *,
                 extra_variants: Mapping[str, list[str]] | None = None) -> LoadedConfig:
     """Load, override and check the config, every variant, and every prompt any of them names.
 
-    ``path`` None means defaults only (prompts from ``./prompts``). Layers, later wins: the file,
-    ``env`` (:data:`ENV_PROVIDER`, then :data:`ENV_SET`; None = no environment layer), then
-    ``overrides`` (``--set`` and flags). Each variant of the file's ``variants`` section and of
-    ``extra_variants`` (name -> overrides, e.g. from ``eval --variant``) is checked as that result
-    plus its own overrides. Raises ConfigError listing all problems: YAML syntax, unknown keys, bad
-    values, unknown provider, missing or broken prompts (in any provider section), per variant.
+    Layers, later wins: the packaged defaults (:mod:`pipeline.config.defaults`), the file ``path``
+    (None: none; its relative paths resolve against its folder), ``env`` (:data:`ENV_PROVIDER`,
+    then :data:`ENV_SET`; None = no environment layer), then ``overrides`` (``--set`` and flags;
+    their relative paths resolve against the current folder). Each variant of the
+    ``variants`` section and of ``extra_variants`` (name -> overrides, e.g. from ``eval --variant``)
+    is checked as that result plus its own overrides. Raises ConfigError listing all problems: YAML
+    syntax, unknown keys, bad values, unknown provider, missing or broken prompts (in any provider
+    section), per variant.
     """
-    source = str(path) if path else "config"
-    raw = read_yaml(Path(path)) if path else {}
+    source = str(path) if path else PACKAGED_LABEL
+    raw = packaged_layer(read_yaml(PACKAGED_CONFIG))
+    if path:
+        raw = merge(raw, absolute_paths(read_yaml(Path(path)), Path(path).resolve().parent))
     problems: list[str] = []
     origins: dict[str, str] = {}  # dotted key -> the override layer that set it last
     for label, texts in [*env_overrides(env), ("--set", list(overrides or []))]:
@@ -49,7 +55,7 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None, *,
         problems += found
         for text in texts:
             origins[text.partition("=")[0].strip()] = label
-    base_dir = Path(path).resolve().parent if path else Path.cwd()
+    base_dir = Path.cwd()
     loader = _PromptLoader(base_dir)
     config, found = _build(raw)
     plain = set(found)  # as a variant would report them, to not repeat them per variant
@@ -144,9 +150,9 @@ def _check(config: Config, loader: "_PromptLoader") -> tuple[list[str], dict[str
     """Problems of the stage settings and of every prompt ``config`` names; the prompts that loaded."""
     problems = _check_stages(config)
     prompts: dict[str, PromptTemplate] = {}
-    directory = _resolve(loader.base_dir, config.prompts_dir)
+    directories = list(dict.fromkeys([_resolve(loader.base_dir, config.prompts_dir), PACKAGED_PROMPTS]))
     for where, stage, role, name in _prompt_uses(config):
-        prompt, found = loader.load(directory, name)
+        prompt, found = loader.load(directories, name)
         problems += [f"{where}: {p}" for p in found]
         if prompt is None:
             continue
@@ -164,11 +170,14 @@ class _PromptLoader:
 
     def __init__(self, base_dir: Path) -> None:
         self.base_dir = base_dir
-        self._seen: dict[tuple[Path, str], tuple[PromptTemplate | None, list[str]]] = {}
+        self._seen: dict[tuple[tuple[Path, ...], str], tuple[PromptTemplate | None, list[str]]] = {}
 
-    def load(self, directory: Path, name: str) -> tuple[PromptTemplate | None, list[str]]:
-        key = (directory, name)
+    def load(self, directories: list[Path], name: str) -> tuple[PromptTemplate | None, list[str]]:
+        """Prompt ``name`` from the first of ``directories`` that has it (the config's
+        ``prompts_dir``, then the packaged prompts); its problems if it cannot be loaded."""
+        key = (tuple(directories), name)
         if key not in self._seen:
+            directory = next((d for d in directories if (d / f"{name}.yaml").is_file()), directories[0])
             try:
                 self._seen[key] = (load_prompts(directory, [name])[name], [])
             except ConfigError as exc:

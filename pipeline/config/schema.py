@@ -91,8 +91,10 @@ class ValidationConfig(_Strict):
 
 
 class CacheConfig(_Strict):
+    """The stage cache: ``dir`` null = the user cache folder (``$XDG_CACHE_HOME/digest-pipeline``)."""
+
     enabled: bool = True
-    dir: str = ".cache/digest-pipeline"
+    dir: str | None = None
 
 
 class RetryConfig(_Strict):
@@ -178,9 +180,12 @@ class Config(_Strict):
     def digest(self) -> str:
         """sha256 of the effective config (secrets never live here: keys come from env).
 
-        The ``variants`` section is left out: defining a variant does not change what a run does.
+        Left out because they do not change what a run computes: the ``variants`` section, and
+        where things are (``prompts_dir``, ``cache.dir``, ``run.out_dir``; the prompts' contents
+        are hashed into every cache key and ``run.json``).
         """
-        data = self.model_dump(mode="json", exclude={"variants"})
+        data = self.model_dump(mode="json", exclude={"variants": True, "prompts_dir": True, "cache": {"dir"},
+                                                     "run": {"out_dir"}})
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
@@ -205,9 +210,20 @@ class LoadedConfig(BaseModel):
         return self.variants[name]
 
     def resolve(self, relative: str) -> Path:
-        """A path from the config, relative to the config file's folder unless absolute."""
+        """A path from the config (file paths are already absolute: relative to the file's folder
+        when loaded); any other relative path against ``base_dir`` (the current folder)."""
         p = Path(relative).expanduser()
         return p if p.is_absolute() else self.base_dir / p
+
+    def cache_dir(self) -> Path:
+        """The stage cache folder: ``cache.dir``, else the user cache folder."""
+        from pipeline.config.defaults import user_cache_dir
+
+        return self.resolve(self.config.cache.dir) if self.config.cache.dir else user_cache_dir()
+
+    def out_root(self) -> Path:
+        """The output root (``run.out_dir``; ``./outputs`` with no config file)."""
+        return self.resolve(self.config.run.out_dir)
 
 
 class LoadedVariant(BaseModel):

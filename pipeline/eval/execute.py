@@ -74,7 +74,7 @@ def execute_eval(digest_path: Path, options: EvalOptions, *, env: Mapping[str, s
     digest = parse_digest(digest_path)
     paper_ids = choose_papers(digest, options.sample, options.ids, options.seed)
     run_name = options.name or f"{Path(digest_path).stem}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
-    root = base.resolve(base.config.run.out_dir) / "eval" / run_name
+    root = base.out_root() / "eval" / run_name
     if root.is_dir() and any(root.iterdir()):  # its variants' folders would mix two evals' papers
         raise ConfigError("--name", [f"an eval named {run_name!r} already exists ({root}); "
                                      "pass another --name or delete that folder"])
