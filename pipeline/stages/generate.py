@@ -61,7 +61,7 @@ class Generate(ModelStage):
                 "abstract": job.paper.abstract, "previous": "", "problems": ""}
 
     def check(self, job: PaperJob, unit: Unit, text: str) -> list[ValidationIssue]:
-        return check_generated(unit.key, text, job.paper.abstract)
+        return check_generated(unit.key, text, job.paper.abstract, title=job.paper.title)
 
     def finish(self, job: PaperJob, unit: Unit, outcome: FieldOutcome) -> FieldOutcome:
         outcome.note = provenance_note(unit.status)

@@ -49,7 +49,7 @@ class Resummarize(ModelStage):
                 **{k: v or "" for k, v in job.texts.items()}}
 
     def check(self, job: PaperJob, unit: Unit, text: str) -> list[ValidationIssue]:
-        return check_summary(text, job.paper.abstract, job.texts)
+        return check_summary(text, job.paper.abstract, job.texts, title=job.paper.title)
 
     def finish(self, job: PaperJob, unit: Unit, outcome: FieldOutcome) -> FieldOutcome:
         if not outcome.errors:

@@ -65,7 +65,7 @@ class Translate(ModelStage):
                 "title": job.paper.title}
 
     def check(self, job: PaperJob, unit: Unit, text: str) -> list[ValidationIssue]:
-        return check_translation(unit.key, text, unit.source)
+        return check_translation(unit.key, text, unit.source, abstract=job.paper.abstract, title=job.paper.title)
 
     def origin(self, unit: Unit) -> FieldOrigin:
         return "translated"

@@ -107,11 +107,12 @@ def _field_issues(document: PaperDocument, name: str, generated: set[str],
     if name in generated or (source is not None and source.status != "ok"):
         if text is None:  # rejected generated text of an earlier schema (its issues are carried), or none
             return []
-        issues = check_generated(name, text, document.abstract)
+        issues = check_generated(name, text, document.abstract, title=document.title)
     elif text is None and unfinished:
         return []  # the pipeline stopped before this field (a paper-level error says why)
     else:
-        issues = check_translation(name, text, source.text if source is not None else None)
+        issues = check_translation(name, text, source.text if source is not None else None,
+                                   abstract=document.abstract, title=document.title)
     if origin == "unusable":
         note = _notes(document, "translate").get(name, "no usable model reply")
         issues = [i.model_copy(update={"message": f"{i.message}: {note}"}) if i.check == "schema" else i
@@ -123,7 +124,7 @@ def _summary_issues(document: PaperDocument, unfinished: bool) -> list[Validatio
     text, rejected = _checked_text(document, SUMMARY_FIELD, document.summary.tldr)
     if unfinished and text is None:
         return []
-    issues = check_summary(text, document.abstract, document.translation)
+    issues = check_summary(text, document.abstract, document.translation, title=document.title)
     return _rejected(SUMMARY_FIELD, issues) if rejected else issues
 
 

@@ -31,6 +31,7 @@ from pipeline.validate.checks import (
     check_residual_cjk,
     check_schema,
 )
+from pipeline.validate.offtopic import check_off_topic, check_preamble, check_restated_instruction
 from pipeline.validate.fidelity import (
     check_invented_numbers,
     check_numbers_preserved,
@@ -46,8 +47,8 @@ from pipeline.validate.fidelity import (
 class Subject:
     """What a check looks at: the output ``path`` (``translation.tldr``, ``summary.tldr``), the
     field ``name`` (``tldr``...), the English ``text``, the ``source`` it was translated from (None
-    when there is none), the paper's ``abstract``, and ``sources``: the texts whose figures the
-    text may use (the abstract, plus the translation for the re-summary)."""
+    when there is none), the paper's ``abstract`` and ``title``, and ``sources``: the texts whose
+    figures the text may use (the abstract, plus the translation for the re-summary)."""
 
     path: str
     name: str
@@ -55,6 +56,15 @@ class Subject:
     source: str | None
     abstract: str
     sources: tuple[str, ...]
+    title: str = ""
+
+
+#: Checks every kind of English text gets: is it about the paper at all (hardening item 12).
+_ON_TASK: tuple[tuple[str, "Check"], ...] = (
+    ("preamble", lambda s: check_preamble(s.path, s.text, s.source, s.abstract, s.title)),
+    ("restated_instruction", lambda s: check_restated_instruction(s.path, s.text, s.source, s.abstract, s.title)),
+    ("off_topic", lambda s: check_off_topic(s.path, s.text, s.source, s.abstract, s.title)),
+)
 
 
 Check = Callable[[Subject], list[ValidationIssue]]
@@ -70,6 +80,7 @@ SUITES: dict[str, tuple[tuple[str, Check], ...]] = {
         ("placeholder", lambda s: check_placeholder(s.path, s.text, s.source)),
         ("repetition", lambda s: check_repetition(s.path, s.text)),
         ("latex_balance", lambda s: check_latex_balance(s.path, s.text, s.source)),
+        *_ON_TASK,
     ),
     "generated": (
         ("language", lambda s: check_language(s.path, s.text)),
@@ -80,6 +91,7 @@ SUITES: dict[str, tuple[tuple[str, Check], ...]] = {
         ("placeholder", lambda s: check_placeholder(s.path, s.text)),
         ("repetition", lambda s: check_repetition(s.path, s.text)),
         ("latex_balance", lambda s: check_latex_balance(s.path, s.text)),
+        *_ON_TASK,
     ),
     "summary": (
         ("language", lambda s: check_language(s.path, s.text)),
@@ -90,6 +102,7 @@ SUITES: dict[str, tuple[tuple[str, Check], ...]] = {
         ("placeholder", lambda s: check_placeholder(s.path, s.text)),
         ("repetition", lambda s: check_repetition(s.path, s.text)),
         ("latex_balance", lambda s: check_latex_balance(s.path, s.text)),
+        *_ON_TASK,
     ),
 }
 """Per kind of text, ``(check name, function)`` in report order; ``schema`` runs first in every kind."""
@@ -126,47 +139,51 @@ def _plain(*args: Any) -> bool:
     return all(a is None or type(a) is str for a in args)
 
 
-def check_translation(field: str, text: str | None, source: str | None) -> list[ValidationIssue]:
+def check_translation(field: str, text: str | None, source: str | None, *, abstract: str = "",
+                      title: str = "") -> list[ValidationIssue]:
     """Every ``translation`` check on the English ``text`` of source field ``field``.
 
     ``field`` is a :data:`~pipeline.models.SUMMARY_FIELDS` name (``tldr``...; a ``translation.``
     prefix is accepted); issues carry ``field="translation.<field>"``. ``source`` is the original
-    (Chinese/Japanese/Korean) text; checks that compare with it are skipped when it is None.
+    (Chinese/Japanese/Korean) text; checks that compare with it are skipped when it is None. The
+    paper's ``abstract`` and ``title`` tell whether the text is about the paper at all.
     """
-    if not _plain(field, text, source):
-        return _check_translation(field, text, source)
-    return list(_memo_translation(field, text, source))
+    if not _plain(field, text, source, abstract, title):
+        return _check_translation(field, text, source, abstract, title)
+    return list(_memo_translation(field, text, source, abstract, title))
 
 
 @lru_cache(maxsize=8192)
-def _memo_translation(field: str, text: str | None, source: str | None) -> tuple[ValidationIssue, ...]:
-    return tuple(_check_translation(field, text, source))
+def _memo_translation(field: str, text: str | None, source: str | None, abstract: str,
+                      title: str) -> tuple[ValidationIssue, ...]:
+    return tuple(_check_translation(field, text, source, abstract, title))
 
 
-def _check_translation(field: str, text: Any, source: str | None) -> list[ValidationIssue]:
+def _check_translation(field: str, text: Any, source: str | None, abstract: str, title: str) -> list[ValidationIssue]:
     path, name = _field_path(field)
-    subject = Subject(path, name, text, source, "", ()) if isinstance(text, str) else None
+    subject = Subject(path, name, text, source, abstract or "", (), title or "") if isinstance(text, str) else None
     return run_suite("translation", subject, path, text)
 
 
-def check_generated(field: str, text: str | None, abstract: str) -> list[ValidationIssue]:
+def check_generated(field: str, text: str | None, abstract: str, *, title: str = "") -> list[ValidationIssue]:
     """Every ``generated`` check on an English field written from the abstract (no usable source
     field): facts and figures only from the abstract, the translation length bounds of the field
     (no ratio: there is no source), no copy of the whole abstract. Issues carry
     ``field="translation.<field>"``."""
-    if not _plain(field, text, abstract):
-        return _check_generated(field, text, abstract)
-    return list(_memo_generated(field, text, abstract))
+    if not _plain(field, text, abstract, title):
+        return _check_generated(field, text, abstract, title)
+    return list(_memo_generated(field, text, abstract, title))
 
 
 @lru_cache(maxsize=4096)
-def _memo_generated(field: str, text: str | None, abstract: str) -> tuple[ValidationIssue, ...]:
-    return tuple(_check_generated(field, text, abstract))
+def _memo_generated(field: str, text: str | None, abstract: str, title: str) -> tuple[ValidationIssue, ...]:
+    return tuple(_check_generated(field, text, abstract, title))
 
 
-def _check_generated(field: str, text: Any, abstract: str) -> list[ValidationIssue]:
+def _check_generated(field: str, text: Any, abstract: str, title: str) -> list[ValidationIssue]:
     path, name = _field_path(field)
-    subject = Subject(path, name, text, None, abstract or "", (abstract or "",)) if isinstance(text, str) else None
+    subject = Subject(path, name, text, None, abstract or "", (abstract or "",), title or "") \
+        if isinstance(text, str) else None
     return run_suite("generated", subject, path, text)
 
 
@@ -178,26 +195,26 @@ def _translation_texts(translation: Mapping[str, Any] | Any | None) -> tuple[str
     return tuple(v for v in translation.values() if isinstance(v, str))
 
 
-def check_summary(text: str | None, abstract: str,
-                  translation: Mapping[str, str | None] | Any | None) -> list[ValidationIssue]:
+def check_summary(text: str | None, abstract: str, translation: Mapping[str, str | None] | Any | None, *,
+                  title: str = "") -> list[ValidationIssue]:
     """Every ``summary`` check on the English re-summary ``text`` (field ``summary.tldr``).
 
     ``abstract`` is the paper's English abstract; ``translation`` maps field names to the English
     translations (None values and a pydantic ``Translation`` are accepted).
     """
     texts = _translation_texts(translation)
-    if not _plain(text, abstract):
-        return _check_summary(text, abstract, texts)
-    return list(_memo_summary(text, abstract, texts))
+    if not _plain(text, abstract, title):
+        return _check_summary(text, abstract, texts, title)
+    return list(_memo_summary(text, abstract, texts, title))
 
 
 @lru_cache(maxsize=4096)
-def _memo_summary(text: str | None, abstract: str, texts: tuple[str, ...]) -> tuple[ValidationIssue, ...]:
-    return tuple(_check_summary(text, abstract, texts))
+def _memo_summary(text: str | None, abstract: str, texts: tuple[str, ...], title: str) -> tuple[ValidationIssue, ...]:
+    return tuple(_check_summary(text, abstract, texts, title))
 
 
-def _check_summary(text: Any, abstract: str, texts: tuple[str, ...]) -> list[ValidationIssue]:
-    subject = Subject(SUMMARY_FIELD, "tldr", text, None, abstract or "", (abstract or "", *texts)) \
+def _check_summary(text: Any, abstract: str, texts: tuple[str, ...], title: str) -> list[ValidationIssue]:
+    subject = Subject(SUMMARY_FIELD, "tldr", text, None, abstract or "", (abstract or "", *texts), title or "") \
         if isinstance(text, str) else None
     return run_suite("summary", subject, SUMMARY_FIELD, text)
 
