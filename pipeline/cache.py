@@ -129,6 +129,8 @@ def cache_key(*, stage: str, stage_version: str, prompt_hash: str, provider: str
             "json_mode": request.json_mode,
         },
     }
+    if request.json_schema is not None:  # only then: the keys of every earlier request stay as they were
+        payload["request"]["json_schema"] = request.json_schema
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 

@@ -35,11 +35,15 @@ class LLMRequest:
         messages / prompt: the rendered prompt.
         max_tokens, temperature, top_p, seed, stop: sampling parameters.
         json_mode: ask for a JSON object where the server supports it.
+        json_schema: the JSON Schema the reply must follow (structured output where the server
+            supports it, else JSON mode); None for free text.
         tags: tracing labels (stage, field, paper id); never sent to the model.
         variables: the template variables the prompt was rendered from; never sent to the
             model (the fake provider scripts its replies from them).
         output_key: set when the prompt declares ``output: json``: the reply should be a JSON
             object with the answer under this key (never sent as such; the prompt text says so).
+        output_fields: set when the prompt declares ``output: fields``: the reply should be a JSON
+            object with one answer per name (the stage's fields of this request).
     """
 
     kind: Literal["chat", "completion"]
@@ -52,9 +56,11 @@ class LLMRequest:
     seed: int | None = 0
     stop: tuple[str, ...] = ()
     json_mode: bool = False
+    json_schema: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     tags: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     variables: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     output_key: str | None = field(default=None, compare=False, hash=False)
+    output_fields: tuple[str, ...] | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ from pipeline.llm.base import (
     register_provider,
 )
 from pipeline.llm.loop import LoopThread
+from pipeline.llm.openai_body import request_body
 from pipeline.llm.openai_errors import (
     MAX_SERVER_MESSAGE,
     cause_text,
@@ -85,9 +86,6 @@ LOOPBACK_PLACEHOLDER_KEY = "sk-no-key-required"
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 """4xx statuses worth retrying (timeout, conflict, rate limit); every 5xx is retryable too."""
 
-JSON_OBJECT_FORMAT = {"type": "json_object"}
-CHAT_PATH = "/chat/completions"
-COMPLETIONS_PATH = "/completions"
 PAPERS_PER_SLOT = 3
 """Runner workers per in-flight request slot (:attr:`OpenAIProvider.min_workers`): with one
 worker per slot, a paper validating its last reply holds a slot idle; measured at 16 slots and
@@ -173,6 +171,7 @@ class OpenAIProvider(Provider):
         self.rate_limit_pause = float(rate_limit_pause)
         self._api_key = resolve_api_key(api_key_env, self.base_url)
         self._json_mode_supported = True
+        self._json_schema_supported = True
         self._client = AsyncOpenAI(api_key=self._api_key, base_url=self._request_url, timeout=self.timeout,
                                    max_retries=0, default_headers=dict(extra_headers or {}))
         self.limiter = RateLimiter(requests_per_minute, tokens_per_minute)
@@ -274,24 +273,30 @@ class OpenAIProvider(Provider):
             self._fatal[None if error.status_code == 401 else request.model] = error
 
     async def _chat(self, request: LLMRequest) -> LLMResponse:
-        """``chat.completions.create``; drops ``response_format`` for good if the server rejects it."""
-        params = _sampling_params(request)
-        params["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
-        if request.json_mode and self._json_mode_supported:
+        """``chat.completions.create``. A server that rejects ``response_format`` is asked the
+        simpler way from then on: structured output, then JSON mode, then plain text."""
+        while True:
+            path, body = request_body(request, schema_ok=self._json_schema_supported,
+                                      json_ok=self._json_mode_supported)
+            shape = body.get("response_format")
             try:
-                return self._chat_response(await self._post(CHAT_PATH, {**params,
-                                                                         "response_format": JSON_OBJECT_FORMAT}))
+                return self._chat_response(await self._post(path, body))
             except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
-                if not mentions_response_format(exc):
+                if shape is None or not mentions_response_format(exc):
                     raise
-                self._json_mode_supported = False
-                log.warning("%s rejected response_format; sending JSON-mode requests without it",
-                            self.base_url)
-        return self._chat_response(await self._post(CHAT_PATH, params))
+                self._drop_response_format(shape["type"])
+
+    def _drop_response_format(self, kind: str) -> None:
+        """Remember that the server rejected ``response_format`` of ``kind``."""
+        if kind == "json_schema":
+            self._json_schema_supported = False
+        else:
+            self._json_mode_supported = False
+        log.warning("%s rejected response_format %s; asking for replies without it", self.base_url, kind)
 
     async def _completion(self, request: LLMRequest) -> LLMResponse:
         """``completions.create`` with ``prompt``."""
-        response = await self._post(COMPLETIONS_PATH, {"prompt": request.prompt, **_sampling_params(request)})
+        response = await self._post(*request_body(request))
         choice = self._first_choice(response)
         return _llm_response(response, choice.get("text"), choice.get("finish_reason"), request)
 
@@ -362,17 +367,6 @@ class OpenAIProvider(Provider):
         without their userinfo."""
         text = redact_urls(text.replace(self._request_url, self.base_url))
         return text.replace(self._api_key, "***") if self._api_key else text
-
-
-def _sampling_params(request: LLMRequest) -> dict[str, Any]:
-    """The request fields shared by chat and completion calls; unset ``seed``/``stop`` omitted."""
-    params: dict[str, Any] = {"model": request.model, "max_tokens": request.max_tokens,
-                              "temperature": request.temperature, "top_p": request.top_p}
-    if request.seed is not None:
-        params["seed"] = request.seed
-    if request.stop:
-        params["stop"] = list(request.stop)
-    return params
 
 
 def _llm_response(response: dict[str, Any], text: Any, finish_reason: Any,
