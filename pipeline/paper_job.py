@@ -24,7 +24,7 @@ from pipeline.models import (
     Usage,
     Validation,
 )
-from pipeline.stages.field import run_field
+from pipeline.stages.field import run_field, run_group
 from pipeline.stages.job import PaperJob, RunContext
 from pipeline.validate.document import error_counts, revalidate
 
@@ -37,8 +37,10 @@ def run_stages(job: PaperJob, ctx: RunContext) -> PaperJob:
         if not stage.optional:
             job.stage_provenance(ctx, stage.name)
         stage.begin(ctx, job)
-        for unit in stage.units(job):
-            outcome = run_field(stage, ctx, job, unit)
+        units = stage.units(job)
+        grouped = stage.groups and ctx.settings[stage.name].group == "paper" and len(units) > 0
+        outcomes = run_group(stage, ctx, job, units) if grouped else [run_field(stage, ctx, job, u) for u in units]
+        for unit, outcome in zip(units, outcomes):
             job.record(ctx, stage, unit, outcome)
             stage.accept(job, unit, outcome)
     return job

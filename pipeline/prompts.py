@@ -15,10 +15,14 @@ A prompt file is YAML with these keys (unknown keys are rejected)::
     params: {max_tokens: 200, temperature: 0.0, top_p: 1.0, seed: 0, json_mode: false}
     output: json                      # text (default) | json: the reply is a JSON object ...
     output_key: translation           # ... and the answer is its string value under this key
+                                      # | fields: a JSON object with one answer per field asked
+                                      #   (the variable ``fields``: a list of {name, label, ...})
 
 With ``output: json`` the reply is parsed by :func:`pipeline.llm.reply.parse_reply` (code fences,
 LaTeX backslashes, cut-off replies); set ``params.json_mode: true`` as well to ask the server for a
-JSON object where it supports it (the prompt text must then mention JSON).
+JSON object where it supports it (the prompt text must then mention JSON). With ``output: fields``
+the reply is one answer per field (:func:`pipeline.llm.reply.parse_fields`); ``params.json_schema:
+true`` asks for structured output following :func:`fields_schema` where the server supports it.
 
 Templates render in a sandboxed Jinja2 environment with ``StrictUndefined``. Variables the
 template references must be declared, and rendering without a declared variable raises
@@ -89,6 +93,7 @@ class PromptParams(BaseModel):
     top_p: float = Field(1.0, gt=0.0, le=1.0)
     seed: int | None = 0
     json_mode: bool = False
+    json_schema: bool = False
 
 
 class PromptMessage(BaseModel):
@@ -109,7 +114,7 @@ class PromptTemplate(BaseModel):
     messages: list[PromptMessage] | None = None
     stop: list[str] = Field(default_factory=list)
     params: PromptParams = Field(default_factory=PromptParams)
-    output: Literal["text", "json"] = "text"
+    output: Literal["text", "json", "fields"] = "text"
     output_key: str = Field("text", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     content_hash: str = ""
 
@@ -124,8 +129,11 @@ class PromptTemplate(BaseModel):
             problems.append("kind 'completion' takes 'template', not 'messages'")
         if self.kind == "chat" and self.template:
             problems.append("kind 'chat' takes 'messages', not 'template'")
-        if self.params.json_mode and self.output != "json":
-            problems.append("params.json_mode needs 'output: json' (the reply must be parsed as JSON)")
+        if (self.params.json_mode or self.params.json_schema) and self.output == "text":
+            problems.append("params.json_mode / json_schema need 'output: json' or 'output: fields' "
+                            "(the reply must be parsed as JSON)")
+        if self.output == "fields" and "fields" not in self.variables:
+            problems.append("'output: fields' needs the variable 'fields' (the fields asked for)")
         for source in self._sources():
             try:
                 used = meta.find_undeclared_variables(_ENV.parse(source))
@@ -159,14 +167,24 @@ class PromptTemplate(BaseModel):
         if missing:
             raise ConfigError(f"prompt {self.name}", [f"missing variable(s) {', '.join(missing)}"])
         params = self.params.model_dump() | overrides
+        names = tuple(f["name"] for f in variables.get("fields", ())) if self.output == "fields" else None
         common = dict(model=model, max_tokens=params["max_tokens"], temperature=params["temperature"],
                       top_p=params["top_p"], seed=params["seed"], stop=tuple(self.stop),
                       json_mode=params["json_mode"], tags=dict(tags or {}),
-                      variables=dict(variables), output_key=self.output_key if self.output == "json" else None)
+                      variables=dict(variables), output_key=self.output_key if self.output == "json" else None,
+                      output_fields=names,
+                      json_schema=fields_schema(names) if names is not None and params["json_schema"] else None)
         if self.kind == "completion":
             return LLMRequest(kind="completion", prompt=_compiled(self.template or "")(variables), **common)
         messages = tuple(ChatMessage(m.role, _compiled(m.content)(variables)) for m in self.messages or [])
         return LLMRequest(kind="chat", messages=messages, **common)
+
+
+def fields_schema(names: tuple[str, ...]) -> dict[str, Any]:
+    """The JSON Schema of an ``output: fields`` reply: an object with one string per field name,
+    all required, nothing else (the shape OpenAI's structured outputs accept with ``strict``)."""
+    return {"type": "object", "properties": {name: {"type": "string"} for name in names},
+            "required": list(names), "additionalProperties": False}
 
 
 def load_prompt(path: Path) -> PromptTemplate:

@@ -24,7 +24,8 @@ def test_top_level_stage_setting_overrides_provider_default(repo: Path) -> None:
     loaded = load_config(repo / "config.yaml", ["provider=openai", "stages.translate.model=deepseek-chat"])
     assert loaded.config.stage("translate").model == "deepseek-chat"
     assert loaded.config.stage("resummarize").model == "gpt-4o-mini"
-    assert loaded.config.stage("translate").prompt == "translate-chat"
+    assert loaded.config.stage("translate").prompt == "translate-fields-chat"
+    assert loaded.config.stage("translate").group == "paper"  # openai: one call for a paper's fields
 
 
 def test_run_timeout_and_concurrency_reach_remote_providers_not_the_local_one(repo: Path) -> None:
@@ -61,8 +62,8 @@ def test_bad_prompt_file_lists_its_problems(tmp_path: Path, repo: Path) -> None:
     prompts.mkdir()
     for f in (repo / "prompts").glob("*.yaml"):
         (prompts / f.name).write_bytes(f.read_bytes())
-    (prompts / "translate-chat.yaml").write_text(
-        "name: translate-chat\nkind: chat\ncolour: red\nvariables: [source]\n"
+    (prompts / "translate-fields-chat.yaml").write_text(
+        "name: translate-fields-chat\nkind: chat\ncolour: red\nvariables: [source]\n"
         "messages:\n  - {role: user, content: '{{ source }} {{ titel }}'}\n", encoding="utf-8")
     config = tmp_path / "config.yaml"
     config.write_text((repo / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")

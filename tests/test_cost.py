@@ -219,11 +219,11 @@ def test_calls_of_a_paper_that_failed_on_the_provider_are_still_counted(tmp_path
     run = _json(_out(tmp_path) / "run.json")
     assert run["status_counts"]["failed"] == 3 and run["failures_per_check"] == {"provider": 3}
     translate = run["usage_per_stage"]["translate"]
-    assert translate["calls"] == run["model_calls"] == 15  # 5 translations each; the re-summary never answered
+    assert translate["calls"] == run["model_calls"] == 3  # one call for each paper's fields; no re-summary answered
     assert run["prompt_tokens"] + run["completion_tokens"] == run["budget"]["spent_tokens"] > 0
     assert run["cost"] == pytest.approx(run["budget"]["spent_cost"]) and run["cost"] > 0
     paper = _json(next((_out(tmp_path) / "papers").glob("*.json")))
-    assert paper["provenance"]["usage"]["calls"] == 5 and paper["provenance"]["cost"] > 0
+    assert paper["provenance"]["usage"]["calls"] == 1 and paper["provenance"]["cost"] > 0
     PaperDocument.model_validate(paper)
 
 

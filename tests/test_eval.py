@@ -54,7 +54,7 @@ VARIANTS = {
 def config(tmp_path: Path, fake_provider) -> Path:
     fake_provider(_responder, name="fake-eval")
     fake_provider(_responder, name="fake-slow")
-    return write_config(tmp_path, provider="fake-eval",
+    return write_config(tmp_path, provider="fake-eval", per_field=True,
                         providers={"fake-eval": {}, "fake-slow": {"latency": 0.02}},
                         variants=VARIANTS,
                         prompts={"resummarize-short": variant_of("resummarize-chat", "resummarize-short",

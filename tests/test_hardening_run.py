@@ -53,7 +53,7 @@ def test_a_full_cache_is_one_line_and_the_finished_papers_are_described(tmp_path
 
     def fills_up(self, key, value, *args, **kwargs):  # SQLite's own error for a full disk
         calls.append(key)
-        if len(calls) > 20:  # three papers' calls (6 each) fit, the fourth paper's do not
+        if len(calls) > 7:  # three papers' calls (2 each) fit, the fourth paper's do not
             raise sqlite3.OperationalError("database or disk is full")
         return real_set(self, key, value, *args, **kwargs)
 
@@ -129,11 +129,10 @@ def test_a_second_command_on_a_folder_in_use_is_refused(tmp_path: Path, command:
 
 
 def _french_method(request):
-    from pipeline.llm.fake import template_responder
+    from support.responders import with_fields
 
-    if request.tags.get("field") == "method" and request.tags.get("paper") == "2601.16302":
-        return "Nous proposons un cadre d'apprentissage fédéré qui aligne les distributions des clients."
-    return template_responder(request)
+    french = "Nous proposons un cadre d'apprentissage fédéré qui aligne les distributions des clients."
+    return with_fields(request, lambda paper, field, _: french if (paper, field) == ("2601.16302", "method") else None)
 
 
 def test_a_rejected_reply_is_null_kept_for_inspection_and_marked_in_the_digest(tmp_path: Path, fake_provider) -> None:

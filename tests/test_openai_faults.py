@@ -26,7 +26,8 @@ from pipeline.parse import parse_digest
 
 SEED = Path(__file__).resolve().parents[1] / "samples" / "seed-digest.md"
 IDS = ["2601.16272", "2601.16302", "2601.16897"]  # 2601.16897's Result holds $\mathcal{O}(1/\sqrt{T})$
-CALLS_PER_PAPER = 6  # five translated fields and the TL;DR
+CALLS_PER_PAPER = 2  # one call for the five fields, one for the TL;DR
+CALLS_PER_PAPER_PER_FIELD = 6  # with a translate prompt per field (group: field): five fields and the TL;DR
 FAST_RETRIES = ["--set", "retry.initial_wait=0.01", "--set", "retry.max_wait=0.05", "--set", "retry.jitter=0"]
 
 
@@ -57,8 +58,9 @@ def max_tokens(name: str) -> int:
 
 def run_openai(tmp_path: Path, server: FakeOpenAIServer, *args: str, json_prompts: bool = False):
     """``run`` of the test papers against ``server`` with the openai provider (no cache, fast retries)."""
-    prompts = json_prompt_files() if json_prompts else None
-    config = write_config(tmp_path, provider="openai", providers={"openai": {}}, prompts=prompts)
+    prompts = json_prompt_files() if json_prompts else None  # JSON versions of the per-field chat prompts
+    config = write_config(tmp_path, provider="openai", providers={"openai": {}}, prompts=prompts,
+                          per_field=json_prompts)
     return run_cli("run", SEED, "--config", config, "--provider", "openai", "--base-url", server.base_url,
                    "--ids", ",".join(IDS), "--no-cache", "--out", tmp_path / "out", "--json", *FAST_RETRIES, *args)
 
@@ -125,7 +127,7 @@ def test_unusable_json_reply_on_every_request_is_reasked(tmp_path: Path, fault: 
     assert result.exit_code == 0, result.output
     run, _ = assert_every_paper_accounted_for(tmp_path)
     assert run["status_counts"]["ok"] == len(IDS)
-    assert run["model_calls"] == 2 * CALLS_PER_PAPER * len(IDS) and run["retries"] == 0
+    assert run["model_calls"] == 2 * CALLS_PER_PAPER_PER_FIELD * len(IDS) and run["retries"] == 0
     assert all(b["response_format"] == {"type": "json_object"} for b in bodies)
     if fault.kind == "truncated":  # the re-ask asked for twice the tokens
         first = {max_tokens("translate-chat"), max_tokens("resummarize-chat")}
@@ -192,6 +194,45 @@ def test_broken_json_content_is_reasked_then_the_field_fails_with_a_schema_issue
     issues = [i for i in papers[failed[0]]["validation"]["issues"] if i["field"] == "translation.method"]
     assert [i["check"] for i in issues] == ["schema"]
     assert "model reply unusable" in issues[0]["message"] and "not valid JSON" in issues[0]["message"]
+
+
+def fields_responder(body: dict[str, Any], *, raw_latex: bool = False, drop: str | None = None) -> str:
+    """Answers a call for several fields like the fake provider, except: the LaTeX paper's result
+    with raw LaTeX backslashes inside the JSON (``raw_latex``), or field ``drop`` left out."""
+    fields = seed_responder().group_fields(body)
+    reply = json.loads(pipeline_responder(body)) if fields else None
+    if reply is None:
+        return pipeline_responder(body)
+    if drop in reply and len(reply) > 1:
+        del reply[drop]
+    text = json.dumps(reply, ensure_ascii=False)
+    if raw_latex and any(r"\mathcal" in f["source"] and f["name"] == "result" for f in fields):
+        return text.replace('"result": "', '"result": "' + RAW_LATEX + '", "ignored": "', 1)
+    return text
+
+
+def test_raw_latex_in_a_reply_for_several_fields_reaches_the_document_intact(tmp_path: Path) -> None:
+    with FakeOpenAIServer(responder=lambda body: fields_responder(body, raw_latex=True)) as server:
+        result = run_openai(tmp_path, server)
+        bodies = [r.body for r in server.requests_to("/v1/chat/completions")]
+    assert result.exit_code in (0, 1), result.output
+    _, papers = assert_every_paper_accounted_for(tmp_path)
+    assert papers["2601.16897"]["translation"]["result"] == RAW_LATEX
+    schema = next(b["response_format"] for b in bodies if "fields" in str(b["messages"][0]["content"]))
+    assert schema["type"] == "json_schema" and schema["json_schema"]["strict"] is True
+
+
+def test_a_field_missing_from_the_reply_is_reasked_alone(tmp_path: Path) -> None:
+    with FakeOpenAIServer(responder=lambda body: fields_responder(body, drop="method")) as server:
+        result = run_openai(tmp_path, server)
+        bodies = [r.body for r in server.requests_to("/v1/chat/completions")]
+    assert result.exit_code == 0, result.output
+    run, papers = assert_every_paper_accounted_for(tmp_path)
+    assert run["model_calls"] == (CALLS_PER_PAPER + 1) * len(IDS)  # one re-ask a paper: the method alone
+    reasks = [b for b in bodies if "An automatic check found problems" in b["messages"][-1]["content"]]
+    assert len(reasks) == len(IDS) and all("[method]" in b["messages"][-1]["content"]
+                                           and "[tldr]" not in b["messages"][-1]["content"] for b in reasks)
+    assert all(p["validation"]["status"] == "repaired" for p in papers.values())
 
 
 # -- permanent errors: one line, exit 2, nothing written ------------------------------------------

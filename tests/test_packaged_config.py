@@ -57,7 +57,7 @@ def test_relative_paths_of_a_config_file_resolve_against_its_folder(tmp_path: Pa
     loaded = load_config(folder / "config.yaml")
     assert loaded.cache_dir() == folder / "cache"
     assert loaded.prompt("my-summary").name == "my-summary"            # from the file's prompts folder
-    assert loaded.prompt("translate-chat").name == "translate-chat"    # and the packaged ones
+    assert loaded.prompt("translate-fields-chat").name == "translate-fields-chat"  # and the packaged ones
     with pytest.raises(ConfigError, match="stage: Extra inputs are not permitted"):
         load_config(folder / "config.yaml", ["stage.x=1"])             # unknown keys are still errors
 

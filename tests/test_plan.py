@@ -7,6 +7,7 @@ the next plan moves on: the re-summaries become sendable once their translations
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from support.eval_config import write_config
@@ -36,27 +37,33 @@ def _answer(plan: Plan, cache: MemoryCacheStore, responder=template_responder) -
         put_reply(cache, planned.cache_key, responder(planned.request), usage=Usage(calls=1))
 
 
+def _echo(request) -> str:
+    """Every field answered with its Chinese source: every field fails its checks."""
+    return json.dumps({f["name"]: f["source"] for f in request.variables["fields"]}, ensure_ascii=False)
+
+
 def test_plans_move_on_a_round_at_a_time_until_nothing_is_left(tmp_path: Path) -> None:
     cache = MemoryCacheStore()
     first = _plan(tmp_path, cache)
-    assert {r.stage for r in first.sendable} == {"translate"} and len(first.sendable) == 10  # 5 fields x 2 papers
+    assert {r.stage for r in first.sendable} == {"translate"} and len(first.sendable) == 2  # a paper's fields: 1 call
     assert {(r.stage, r.paper_id) for r in first.estimated} == {("resummarize", i) for i in IDS}
     assert len(cache) == 0  # a plan writes nothing
     _answer(first, cache)
     second = _plan(tmp_path, cache)
     assert [r.stage for r in second.requests] == ["resummarize", "resummarize"]
     assert all(r.sendable for r in second.requests)
-    assert second.events.count("cache_hit", "translate") == 10
+    assert second.events.count("cache_hit", "translate") == 2
     _answer(second, cache)
     assert _plan(tmp_path, cache).requests == []
 
 
 def test_a_cached_answer_that_fails_its_checks_makes_its_reask_sendable(tmp_path: Path) -> None:
     cache = MemoryCacheStore()
-    _answer(_plan(tmp_path, cache), cache, responder=lambda request: str(request.variables["source"]))  # echoed
+    _answer(_plan(tmp_path, cache), cache, responder=_echo)
     plan = _plan(tmp_path, cache)
     reasks = [r for r in plan.sendable if r.stage == "translate"]
-    assert len(reasks) == 10 and all(r.request.variables.get("previous") for r in reasks)
+    assert len(reasks) == 2  # one re-ask a paper, for all of its failing fields
+    assert all(f.get("previous") for r in reasks for f in r.request.variables["fields"])
     assert {r.stage for r in plan.estimated} == {"resummarize"}  # still depends on the re-asks
 
 
@@ -65,5 +72,5 @@ def test_what_a_plan_estimates_is_what_the_run_then_calls(tmp_path: Path) -> Non
     plan = _plan(tmp_path, cache)
     loaded = load_config(write_config(tmp_path))
     result = run_digest(parse_digest(SEED), loaded, FakeProvider(), cache, out_root=tmp_path / "out", ids=IDS)
-    assert result.summary.model_calls == len(plan.requests) == 12
+    assert result.summary.model_calls == len(plan.requests) == 4
     assert sorted(r.cache_key for r in plan.requests) == sorted(cache.keys())  # exactly the planned requests

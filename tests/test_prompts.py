@@ -19,6 +19,9 @@ def test_repo_prompts_render_as_jinja2_does(path: Path) -> None:
     prompt = load_prompt(path)
     variables = {name: f"<{name}: 提出 $\\frac{{a}}{{b}}$ 90% {{{{x}}}}\r\n>" for name in prompt.variables}
     variables["attempt"] = 2  # a number, where a prompt uses one
+    if "fields" in prompt.variables:  # output: fields prompts loop over the fields asked for
+        variables["fields"] = [{key: f"<{key} {n}: 提出 $x$ 90%>" for key in ("label", "source", "previous", "problems")}
+                               | {"name": f"field{n}"} for n in range(2)]
     request = prompt.render("m", variables)
     sources = [prompt.template] if prompt.template else [m.content for m in prompt.messages or []]
     rendered = [request.prompt] if prompt.template else [m.content for m in request.messages]

@@ -33,7 +33,7 @@ PAPER = "2601.16302"  # FeTTL; its Chinese result holds "p值<0.002"
 
 
 def _config(tmp_path: Path, max_repairs: int = 1):
-    return load_config(write_config(tmp_path, extra={"validation": {"max_repairs": max_repairs}}))
+    return load_config(write_config(tmp_path, extra={"validation": {"max_repairs": max_repairs}}, per_field=True))
 
 
 def _run(tmp_path: Path, digest: Digest, responder: Callable[[LLMRequest], str], *,

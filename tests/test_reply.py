@@ -165,7 +165,7 @@ def test_repo_prompts_declaring_json_output_ask_for_that_key(repo: Path) -> None
 def test_prompt_output_defaults_to_text_and_json_mode_needs_json_output() -> None:
     prompt = PromptTemplate(name="p", kind="chat", messages=[{"role": "user", "content": "hi"}])
     assert prompt.output == "text" and prompt.render("m", {}).output_key is None
-    with pytest.raises(ValueError, match="json_mode needs 'output: json'"):
+    with pytest.raises(ValueError, match="json_mode / json_schema need 'output: json'"):
         PromptTemplate(name="p", kind="chat", messages=[{"role": "user", "content": "hi"}],
                        params={"json_mode": True})
 
@@ -248,7 +248,8 @@ def test_unusable_translation_fails_validation_with_a_clear_schema_issue(tmp_pat
             return '{"translation": "We pro'  # a reply cut mid-JSON, every time
         return template_responder(request)
 
-    config = write_config(tmp_path, provider=fake_provider(broken_method), prompts=json_prompt_files())
+    config = write_config(tmp_path, provider=fake_provider(broken_method), prompts=json_prompt_files(),
+                          per_field=True)
     result = execute_run(SEED, RunOptions(config=config, ids=["2601.16302"], no_cache=True))
     (doc,) = result.documents
     assert doc.validation.status == "failed" and doc.translation.method is None

@@ -106,8 +106,8 @@ def test_ctrl_c_stops_starting_papers_then_the_next_run_resumes(tmp_path: Path) 
     config = write_config(tmp_path)
     papers = tmp_path / "out" / "seed-digest" / "papers"
     env = {**os.environ, "OMP_WAIT_POLICY": "passive"}
-    # 0.2 s per call, 6 calls a paper, 2 papers at once: the 30 papers would take about 18 s
-    process = subprocess.Popen(_command(config, "--set", "providers.fake.settings.latency=0.2"), cwd=REPO,
+    # 0.6 s per call, 2 calls a paper, 2 papers at once: the 30 papers would take about 18 s
+    process = subprocess.Popen(_command(config, "--set", "providers.fake.settings.latency=0.6"), cwd=REPO,
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         _wait_for_papers(process, papers, 2)
@@ -130,4 +130,4 @@ def test_ctrl_c_stops_starting_papers_then_the_next_run_resumes(tmp_path: Path) 
     second = subprocess.run(_command(config), cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert second.returncode == 0, second.stderr
     summary = json.loads(second.stdout)
-    assert summary["papers"] == PAPERS and summary["cache_hits"] >= 6 * written
+    assert summary["papers"] == PAPERS and summary["cache_hits"] >= 2 * written

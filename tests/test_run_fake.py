@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from support.paths import CONFIG, SEED, shared
 from support.cli import fake_options, run_cli
+from support.eval_config import PER_FIELD
 
 from pipeline.llm.base import LLMRequest
 from pipeline.llm.fake import template_responder
@@ -26,14 +27,14 @@ def test_full_sample_run_then_warm_rerun(tmp_path: Path) -> None:
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
     for key in ("papers", "status_counts", "model_calls", "cache_hits", "prompt_tokens", "completion_tokens", "wall_seconds"):
         assert key in run
-    assert run["papers"] == 129 and run["model_calls"] > 129 and run["cache_hits"] == 0
+    assert run["papers"] == 129 and run["model_calls"] == 2 * 129 and run["cache_hits"] == 0  # fields, TL;DR
     assert run["status_counts"]["failed"] == 0
     digest = json.loads((out / "digest.json").read_text(encoding="utf-8"))
     assert [p["arxiv_id"] for p in digest["papers"]][:2] == ["2601.16272", "2601.16302"]
     doc = json.loads((out / "papers" / "2601.16302.json").read_text(encoding="utf-8"))
     assert doc["source"]["tldr"]["language"] == "zh"
     assert "FeTTL" in doc["translation"]["tldr"] and not CJK.search(doc["translation"]["method"])
-    assert doc["provenance"]["stages"]["translate"]["prompt"] == "translate-chat"
+    assert doc["provenance"]["stages"]["translate"]["prompt"] == "translate-fields-chat"
     assert len(doc["provenance"]["stages"]["translate"]["prompt_hash"]) == 64
     english_md = (out / "digest.en.md").read_text(encoding="utf-8")
     assert english_md.count("### [") == 129 and not CJK.search(english_md.split("Abstract:")[0])
@@ -45,15 +46,18 @@ def test_full_sample_run_then_warm_rerun(tmp_path: Path) -> None:
 
 
 def _echo_chinese(request: LLMRequest) -> str:
-    """A small model's classic failure: the Chinese source echoed back, for one paper only."""
-    if request.tags.get("paper") == "2601.16302" and request.tags.get("field") == "tldr":
-        return str(request.variables["source"])
-    return template_responder(request)
+    """A small model's classic failure: the Chinese source echoed back, for one field of one paper."""
+    from support.responders import with_fields
+
+    return with_fields(request, lambda paper, field, source: source if (paper, field) == ("2601.16302", "tldr")
+                       else None)
 
 
-def test_echoed_chinese_is_reasked_then_reported_failed(tmp_path: Path, fake_provider) -> None:
+@pytest.mark.parametrize("per_field", [False, True], ids=["one-call-a-paper", "one-call-a-field"])
+def test_echoed_chinese_is_reasked_then_reported_failed(tmp_path: Path, fake_provider, per_field: bool) -> None:
     echo = fake_provider(_echo_chinese)  # registered with the fake provider's default stages
-    result = run_cli("run", SEED, *fake_options(tmp_path), "--provider", echo, "--ids", "2601.16272,2601.16302")
+    result = run_cli("run", SEED, *fake_options(tmp_path), "--provider", echo, "--ids", "2601.16272,2601.16302",
+                     *(PER_FIELD if per_field else ()))
     assert result.exit_code == 1, result.output
     doc = json.loads((tmp_path / "out" / "seed-digest" / "papers" / "2601.16302.json").read_text(encoding="utf-8"))
     assert doc["validation"]["status"] == "failed"
@@ -172,3 +176,20 @@ def test_an_unknown_local_model_stops_the_run_before_any_call(tmp_path: Path) ->
     assert result.exit_code == 2, result.output
     assert "nosuchmodel" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def _every_answer_fails(request: LLMRequest) -> str:
+    """Replies that fail every check: the Chinese sources back, and an invented-figure TL;DR."""
+    if request.output_fields is not None:
+        return json.dumps({f["name"]: f["source"] for f in request.variables["fields"]}, ensure_ascii=False)
+    return "Sure! It improves everything by 99.9% on every benchmark we could find."
+
+
+def test_calls_per_paper_two_on_the_happy_path_four_when_every_answer_fails(tmp_path: Path, fake_provider) -> None:
+    bad = fake_provider(_every_answer_fails)
+    result = run_cli("run", SEED, *fake_options(tmp_path), "--provider", bad, "--limit", "10", "--json")
+    assert result.exit_code == 1, result.output
+    run = json.loads(result.stdout)
+    assert run["status_counts"]["failed"] == 10
+    assert run["model_calls"] == 4 * 10  # the fields, their one re-ask; the TL;DR, its one re-ask
+    assert run["usage_per_stage"]["translate"]["calls"] == run["usage_per_stage"]["resummarize"]["calls"] == 20

@@ -178,13 +178,12 @@ def test_a_path_that_is_not_an_output_is_exit_2(tmp_path: Path, make: str) -> No
 
 def test_run_summary_table_shows_failures_before_and_after_repair(config: Path, tmp_path: Path,
                                                                   fake_provider) -> None:
-    from pipeline.llm.fake import template_responder
+    from support.responders import with_fields
 
-    def echo_once(request):
-        if request.tags.get("paper") == EDITED and request.tags.get("field") == "method" \
-                and not request.variables.get("previous"):
-            return str(request.variables["source"])
-        return template_responder(request)
+    def echo_once(request):  # the method echoed on the first answer, translated on the re-ask
+        first = request.output_fields is None or not any(f.get("previous") for f in request.variables["fields"])
+        return with_fields(request, lambda paper, field, source: source if (paper, field) == (EDITED, "method")
+                           and first else None)
 
     data = yaml.safe_load(config.read_text(encoding="utf-8"))
     data["provider"] = fake_provider(echo_once)  # with the fake provider's default stages

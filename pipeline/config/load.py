@@ -162,7 +162,25 @@ def _check(config: Config, loader: "_PromptLoader") -> tuple[list[str], dict[str
         if unknown:
             problems.append(f"{where}: prompt {name!r} declares variable(s) {', '.join(unknown)} that stage "
                             f"{stage} does not provide (it provides {', '.join(sorted(provided))})")
+    problems += _group_problems(config, prompts)
     return list(dict.fromkeys(problems)), prompts
+
+
+def _group_problems(config: Config, prompts: dict[str, PromptTemplate]) -> list[str]:
+    """``group: paper`` needs a stage that can group and ``output: fields`` prompts; an ``output:
+    fields`` prompt needs ``group: paper``."""
+    problems = []
+    for name in stage_names():
+        effective, stage = config.stage(name), get_stage(name)
+        grouped = effective.group == "paper"
+        if grouped and not stage.groups:
+            problems.append(f"stages.{name}.group: stage {name} asks for one unit a call; 'paper' is not possible")
+        for role in ("prompt", "repair_prompt"):
+            prompt = prompts.get(getattr(effective, role) or "")
+            if prompt is not None and (prompt.output == "fields") != grouped and stage.groups:
+                problems.append(f"stages.{name}.{role}: prompt {prompt.name!r} has 'output: {prompt.output}', "
+                                f"which {'needs' if prompt.output == 'fields' else 'does not go with'} 'group: paper'")
+    return problems
 
 
 class _PromptLoader:

@@ -48,6 +48,9 @@ class StageConfig(_Strict):
     prompt: str | None = None
     repair_prompt: str | None = None
     split: Literal["none", "sentences"] | None = None
+    group: Literal["field", "paper"] | None = Field(None, description=(
+        "field: one call per field; paper: one call for all of a paper's fields (a stage that can, "
+        "with an 'output: fields' prompt)"))
 
 
 class ProviderSection(_Strict):

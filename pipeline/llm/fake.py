@@ -21,6 +21,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from pipeline.errors import ConfigError
@@ -52,8 +53,14 @@ def template_responder(request: LLMRequest) -> str:
     canonical forms the validator accepts),
     repeating the gloss until the text has the English length a faithful translation would
     have; for a summary it returns the abstract's first sentence. When the prompt declares
-    ``output: json`` (``request.output_key``), the text comes as ``{"<output_key>": text}``.
+    ``output: json`` (``request.output_key``), the text comes as ``{"<output_key>": text}``; with
+    ``output: fields`` (``request.output_fields``), as one such text per field, keyed by name.
     """
+    if request.output_fields is not None:  # output: fields: one translation per field, as JSON
+        sources = {f["name"]: f for f in request.variables.get("fields", ())}
+        return json.dumps({name: _template_text(replace(request, variables={**sources[name], **{
+            "field_label": sources[name].get("label", name)}})) for name in request.output_fields},
+            ensure_ascii=False)
     text = _template_text(request)
     return json.dumps({request.output_key: text}, ensure_ascii=False) if request.output_key else text
 
@@ -96,7 +103,8 @@ class FakeSettings(ProviderSettings):
 
 CAPABILITIES = Capabilities(concurrency=True, json_output=True)
 STAGES = {
-    "translate": {"model": "fake-model", "prompt": "translate-chat", "repair_prompt": "translate-chat-repair"},
+    "translate": {"model": "fake-model", "prompt": "translate-fields-chat",
+                  "repair_prompt": "translate-fields-chat-repair", "group": "paper"},
     "resummarize": {"model": "fake-model", "prompt": "resummarize-chat"},
     "generate": {"model": "fake-model", "prompt": "generate-chat"},
 }

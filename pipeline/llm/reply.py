@@ -79,6 +79,8 @@ class Reply:
     problem: str = ""
     truncated: bool = False
     repairs: tuple[str, ...] = field(default=())
+    fields: dict[str, str] | None = None
+    """``output: fields`` (:func:`pipeline.llm.reply_fields.parse_fields`): the text of each field answered."""
 
     @property
     def ok(self) -> bool:
@@ -99,7 +101,7 @@ def parse_reply(raw: str | None, finish_reason: str = "stop", *, output: OutputK
 
 
 def _parse_json_reply(text: str, cut: bool, key: str) -> Reply:
-    body, fenced = _json_candidate(text)
+    body, fenced = json_candidate(text)
     if body is None:
         if cut:
             return Reply(None, "reply cut at max_tokens (finish_reason=length)", truncated=True)
@@ -116,12 +118,12 @@ def _parse_json_reply(text: str, cut: bool, key: str) -> Reply:
         data = json.loads(fixed, strict=False)
     except ValueError as exc:
         if cut:
-            return _recover_cut(fixed, key, repairs)
+            return recover_cut(fixed, key, repairs)
         return Reply(None, f"reply is not valid JSON ({exc.msg} at char {exc.pos})")
     return _value_of(data, key, tuple(repairs))
 
 
-def _json_candidate(text: str) -> tuple[str | None, bool]:
+def json_candidate(text: str) -> tuple[str | None, bool]:
     """The JSON text of a reply (a fenced block's, else the reply's): from the first ``{`` that
     opens an object to the last ``}`` (or to the end, when the reply was cut). None when no
     object starts anywhere."""
@@ -183,7 +185,7 @@ def _value_of(data: Any, key: str, repairs: tuple[str, ...]) -> Reply:
     return Reply(value, repairs=repairs)
 
 
-def _recover_cut(fixed: str, key: str, repairs: list[str]) -> Reply:
+def recover_cut(fixed: str, key: str, repairs: list[str]) -> Reply:
     """A reply cut mid-JSON: keep ``key``'s value only if its string closed and ends a sentence."""
     problem = "reply cut at max_tokens (finish_reason=length) before the JSON was complete"
     match = re.search(r'"%s"\s*:\s*"((?:[^"\\]|\\.)*)"' % re.escape(key), fixed, re.DOTALL)

@@ -51,6 +51,9 @@ class StageSettings:
     prompt: PromptTemplate
     repair_prompt: PromptTemplate | None
     split: str
+    group: str = "field"
+    """``field``: one call per unit; ``paper``: all of a paper's units in one call (a stage that
+    can group them, with an ``output: fields`` prompt)."""
 
     @classmethod
     def resolve(cls, loaded: LoadedConfig, stage: str) -> StageSettings:
@@ -58,7 +61,8 @@ class StageSettings:
         effective = loaded.config.stage(stage)
         assert effective.model and effective.prompt  # guaranteed by load_config
         repair = loaded.prompt(effective.repair_prompt) if effective.repair_prompt else None
-        return cls(stage, effective.model, loaded.prompt(effective.prompt), repair, effective.split or "none")
+        return cls(stage, effective.model, loaded.prompt(effective.prompt), repair, effective.split or "none",
+                   effective.group or "field")
 
 
 def reask_prompt(settings: StageSettings, attempt: int) -> tuple[PromptTemplate, dict[str, Any]]:
@@ -161,6 +165,9 @@ class ModelStage(abc.ABC):
     """True when its prompts include what earlier stages wrote (the re-summary reads the
     translation): in plan mode its requests are sendable only once those answers are known."""
     description: ClassVar[str] = ""
+    groups: ClassVar[bool] = False
+    """True when the stage can ask for all of a paper's units in one call (``group: paper``):
+    it then implements :meth:`group_variables`."""
 
     @abc.abstractmethod
     def units(self, job: PaperJob) -> list[Unit]:
@@ -209,6 +216,33 @@ class ModelStage(abc.ABC):
                                **overrides)
                    for segment in segments or [unit.source]]
         return join_results(results)
+
+
+    def group_variables(self, job: PaperJob, units: list[Unit],
+                        feedback: dict[str, dict[str, str]]) -> dict[str, Any]:
+        """The prompt variables of a call for all ``units`` (``feedback``: per unit key, the
+        ``previous`` answer and ``problems`` of a re-ask). Only for a stage that :attr:`groups`."""
+        raise NotImplementedError(f"stage {self.name} cannot ask for several units in one call")
+
+    def ask_group(self, caller: ModelCaller, settings: StageSettings, job: PaperJob, units: list[Unit], *,
+                  attempt: int = 0, previous: dict[str, str] | None = None,
+                  problems: dict[str, list[str]] | None = None, after_unknown: bool = False) -> dict[str, Answer]:
+        """Answer number ``attempt`` for every unit of ``units`` in one call (an ``output: fields``
+        prompt), by unit key. A unit the reply does not answer gets an empty answer and a
+        ``problem``; the call's usage is booked on the first unit. Raises like :meth:`ask`."""
+        prompt, overrides = reask_prompt(settings, attempt)
+        feedback = {} if attempt == 0 else {
+            u.key: {"previous": (previous or {}).get(u.key, ""),
+                    "problems": "\n".join(f"- {p}" for p in (problems or {}).get(u.key, []))} for u in units}
+        result = caller.call(stage=self.name, stage_version=self.version, prompt=prompt, model=settings.model,
+                             variables=self.group_variables(job, units, feedback), paper_id=job.paper.arxiv_id,
+                             field_name=",".join(u.key for u in units), depends_on_unknown=after_unknown,
+                             **overrides)
+        texts = result.fields or {}
+        return {u.key: Answer(clean_reply(texts.get(u.key, "")), result.usage if i == 0 else Usage(), result.cached,
+                              result.problem or ("" if texts.get(u.key) else f"no {u.key} in the reply"),
+                              result.known)
+                for i, u in enumerate(units)}
 
 
 def join_results(results: list[CallResult]) -> Answer:

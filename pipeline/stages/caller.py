@@ -32,6 +32,7 @@ from pipeline.cache import CacheStore, cache_key, put_reply
 from pipeline.events import Event, EventLog
 from pipeline.llm.base import LLMRequest, LLMResponse, Provider
 from pipeline.llm.reply import Reply, parse_reply
+from pipeline.llm.reply_fields import parse_fields
 from pipeline.llm.retry import RetryPolicy, call_with_retry
 from pipeline.models import Usage
 from pipeline.prompts import PromptTemplate
@@ -64,6 +65,7 @@ class CallResult:
     problem: str = ""
     attempts: int = 1
     known: bool = True
+    fields: dict[str, str] | None = None
 
 
 @dataclass
@@ -100,10 +102,10 @@ class ModelCaller:
             raw = self._answer(stage, stage_version, prompt, request, paper_id, field_name, depends_on_unknown)
             usage, original = usage.add(raw.usage), original.add(raw.original_usage)
             cached, known = cached and raw.cached, known and raw.known
-            reply = parse_reply(raw.text, raw.finish_reason, output=prompt.output, key=prompt.output_key)
+            reply = _read(prompt, request, raw)
             if reply.ok:
                 return CallResult(reply.text or "", raw.finish_reason, usage, original, cached, raw.cache_key,
-                                  attempts=attempt, known=known)
+                                  attempts=attempt, known=known, fields=reply.fields)
             if attempt < attempts:
                 change = _reask_overrides(request, reply)
                 overrides = {**overrides, **change}
@@ -152,6 +154,13 @@ class ModelCaller:
         tokens = (usage.prompt_tokens, usage.completion_tokens)
         self.events.emit(Event("planned" if first else "cache_hit", stage, paper_id, field_name, tokens=tokens))
         return CallResult(text, "stop", Usage() if not first else usage, usage, not first, key, known=False)
+
+
+def _read(prompt: PromptTemplate, request: LLMRequest, raw: CallResult) -> Reply:
+    """The answer in a raw reply, per the prompt's output declaration."""
+    if prompt.output == "fields":
+        return parse_fields(raw.text, raw.finish_reason, request.output_fields or ())
+    return parse_reply(raw.text, raw.finish_reason, output=prompt.output, key=prompt.output_key)
 
 
 def _reask_overrides(request: LLMRequest, reply: Reply) -> dict[str, Any]:

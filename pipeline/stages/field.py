@@ -1,20 +1,24 @@
-"""One unit of one stage, asked, checked and re-asked: :func:`run_field`.
+"""Units of a stage, asked, checked and re-asked: :func:`run_field` (one unit a call) and
+:func:`run_group` (all of a paper's units in one call, for a stage whose settings say
+``group: paper``).
 
 The loop (after instructor's single re-ask loop): check the first answer; while error-severity
 issues remain and re-asks are left (``validation.max_repairs``), re-ask with the failed answer and
-the failing checks (:meth:`ModelStage.ask`, which owns the sampling rule) and keep the attempt
-with the fewest errors. Checks make no model call, so validators can change without invalidating
+the failing checks (:meth:`ModelStage.ask` / :meth:`ModelStage.ask_group`, which own the sampling
+rule) and keep the attempt with the fewest errors. A group re-ask covers only the units still
+failing, in one call. Checks make no model call, so validators can change without invalidating
 any cached reply. The stage's :meth:`~ModelStage.finish` then adjusts the kept outcome (the
-re-summary's fallback to the abstract, a rejected generated field), and a ``repaired`` event marks
-a unit that passed after a re-ask.
+re-summary's fallback to the abstract), an answer that still fails is rejected (text None, kept
+for the validation record), and a ``repaired`` event marks a unit that passed after a re-ask.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pipeline.events import Event
-from pipeline.models import ValidationIssue
+from pipeline.models import Usage, ValidationIssue
 from pipeline.stages.base import Answer, FieldOutcome, ModelStage, Unit
 
 if TYPE_CHECKING:
@@ -31,33 +35,97 @@ def problem_lines(issues: list[ValidationIssue]) -> list[str]:
     return [f"{i.check}: {i.message}" for i in issues]
 
 
+@dataclass
+class _Track:
+    """One unit's answers so far: the current one and its issues, the best (fewest errors)."""
+
+    stage: ModelStage
+    unit: Unit
+    first: Answer
+    first_issues: list[ValidationIssue]
+    current: Answer | None = None
+    issues: list[ValidationIssue] = field(default_factory=list)
+    attempts: int = 1
+    usage: Usage = field(default_factory=Usage)
+    answers: dict[str, Answer] = field(default_factory=dict)
+    best: FieldOutcome | None = None
+
+    def __post_init__(self) -> None:
+        self.current, self.issues, self.usage = self.first, self.first_issues, self.first.usage
+        self.answers = {self.first.text: self.first}
+        self.best = self._outcome(self.first, self.first_issues)
+
+    @property
+    def failing(self) -> bool:
+        return bool(errors_of(self.issues))
+
+    def add(self, answer: Answer, issues: list[ValidationIssue]) -> None:
+        """A re-ask's answer: kept as the best when it has fewer errors."""
+        self.answers[answer.text] = answer
+        self.usage, self.attempts = self.usage.add(answer.usage), self.attempts + 1
+        self.current, self.issues = answer, issues
+        assert self.best is not None
+        if len(errors_of(issues)) < len(self.best.errors):
+            self.best = self._outcome(answer, issues)
+            self.best.repaired = not errors_of(issues)
+
+    def outcome(self) -> FieldOutcome:
+        """The kept outcome, with the totals of every answer asked for."""
+        assert self.best is not None
+        best = self.best
+        best.attempts, best.usage, best.cache = self.attempts, self.usage, "hit" if self.first.cached else "miss"
+        best.known = all(a.known for a in self.answers.values())
+        best.problem = self.answers[best.text].problem if best.text is not None else ""
+        return best
+
+    def _outcome(self, answer: Answer, issues: list[ValidationIssue]) -> FieldOutcome:
+        return FieldOutcome(text=answer.text, origin=self.stage.origin(self.unit), issues=issues,
+                            first_issues=self.first_issues, attempts=self.attempts, repaired=False,
+                            usage=answer.usage)
+
+
 def run_field(stage: ModelStage, ctx: RunContext, job: PaperJob, unit: Unit) -> FieldOutcome:
     """Ask ``stage`` for ``unit`` of ``job``'s paper, check, re-ask while errors remain (module
     docstring); returns the kept :class:`FieldOutcome`. Raises ProviderError /
     RetryExhaustedError from the provider (the runner fails the paper)."""
     settings = ctx.settings[stage.name]
     upstream_unknown = stage.reads_earlier_stages and job.unknown
-    answer = stage.ask(ctx.caller, settings, job, unit, after_unknown=upstream_unknown)
-    answers = {answer.text: answer}  # text -> the (last) answer that gave it
-    first_issues = stage.check(job, unit, answer.text)
-    best = _outcome(stage, unit, answer, first_issues, first_issues, 1)
-    current, issues, attempts, usage = answer, first_issues, 1, answer.usage
-    while errors_of(issues) and attempts <= ctx.max_repairs:
-        current = stage.ask(ctx.caller, settings, job, unit, attempt=attempts, previous=current.text,
-                            problems=problem_lines(errors_of(issues)),
-                            after_unknown=upstream_unknown or not current.known)
-        answers[current.text] = current
-        usage, attempts = usage.add(current.usage), attempts + 1
-        issues = stage.check(job, unit, current.text)
-        if len(errors_of(issues)) < len(best.errors):
-            best = _outcome(stage, unit, current, issues, first_issues, attempts)
-            best.repaired = not errors_of(issues)
-    best.attempts, best.usage, best.cache = attempts, usage, "hit" if answer.cached else "miss"
-    best.known = all(a.known for a in answers.values())
-    best.problem = answers[best.text].problem if best.text is not None else ""
-    outcome = _rejected_if_failed(stage.finish(job, unit, best))
+    first = stage.ask(ctx.caller, settings, job, unit, after_unknown=upstream_unknown)
+    track = _Track(stage, unit, first, stage.check(job, unit, first.text))
+    while track.failing and track.attempts <= ctx.max_repairs:
+        assert track.current is not None
+        answer = stage.ask(ctx.caller, settings, job, unit, attempt=track.attempts, previous=track.current.text,
+                           problems=problem_lines(errors_of(track.issues)),
+                           after_unknown=upstream_unknown or not track.current.known)
+        track.add(answer, stage.check(job, unit, answer.text))
+    return _finished(stage, ctx, job, track)
+
+
+def run_group(stage: ModelStage, ctx: RunContext, job: PaperJob, units: list[Unit]) -> list[FieldOutcome]:
+    """Ask ``stage`` for all ``units`` of ``job``'s paper in one call, check each, and re-ask the
+    failing ones together while errors remain (module docstring); one outcome per unit, in order."""
+    settings = ctx.settings[stage.name]
+    upstream_unknown = stage.reads_earlier_stages and job.unknown
+    first = stage.ask_group(ctx.caller, settings, job, units, after_unknown=upstream_unknown)
+    tracks = [_Track(stage, u, first[u.key], stage.check(job, u, first[u.key].text)) for u in units]
+    for attempt in range(1, ctx.max_repairs + 1):
+        failing = [t for t in tracks if t.failing]
+        if not failing:
+            break
+        again = stage.ask_group(ctx.caller, settings, job, [t.unit for t in failing], attempt=attempt,
+                                previous={t.unit.key: t.current.text for t in failing if t.current},
+                                problems={t.unit.key: problem_lines(errors_of(t.issues)) for t in failing},
+                                after_unknown=upstream_unknown or not all(t.current and t.current.known
+                                                                          for t in failing))
+        for track in failing:
+            track.add(again[track.unit.key], stage.check(job, track.unit, again[track.unit.key].text))
+    return [_finished(stage, ctx, job, track) for track in tracks]
+
+
+def _finished(stage: ModelStage, ctx: RunContext, job: PaperJob, track: _Track) -> FieldOutcome:
+    outcome = _rejected_if_failed(stage.finish(job, track.unit, track.outcome()))
     if outcome.repaired:
-        ctx.caller.events.emit(Event("repaired", stage.name, job.paper.arxiv_id, unit.key))
+        ctx.caller.events.emit(Event("repaired", stage.name, job.paper.arxiv_id, track.unit.key))
     return outcome
 
 
@@ -67,9 +135,3 @@ def _rejected_if_failed(outcome: FieldOutcome) -> FieldOutcome:
     if outcome.errors and outcome.text is not None:
         outcome.rejected, outcome.text = outcome.text, None
     return outcome
-
-
-def _outcome(stage: ModelStage, unit: Unit, answer: Answer, issues: list[ValidationIssue],
-             first_issues: list[ValidationIssue], attempts: int) -> FieldOutcome:
-    return FieldOutcome(text=answer.text, origin=stage.origin(unit), issues=issues, first_issues=first_issues,
-                        attempts=attempts, repaired=False, usage=answer.usage)

@@ -8,7 +8,10 @@ field with the failed answer and the failing checks. A field already in English 
 ``max_tokens``) has origin ``unusable`` and a provenance note saying why.
 
 Prompt variables: ``field`` (``tldr``...), ``field_label`` (``TL;DR``...), ``source`` (the text or
-sentence), ``title``; a re-ask adds ``previous`` and ``problems``.
+sentence), ``title``; a re-ask adds ``previous`` and ``problems``. With ``group: paper`` (an
+``output: fields`` prompt) one call asks for every non-English field of the paper: ``title`` and
+``fields``, a list of ``{name, label, source}`` (a re-ask: only the failing fields, each with its
+``previous`` answer and ``problems``).
 """
 
 from __future__ import annotations
@@ -40,9 +43,10 @@ class Translate(ModelStage):
 
     name = "translate"
     version = "1"
-    variables = frozenset({"field", "field_label", "source", "title"})
+    variables = frozenset({"field", "field_label", "source", "title", "fields"})
     text_kind = "translation"
     description = "each non-English summary field to English"
+    groups = True
 
     def begin(self, ctx: RunContext, job: PaperJob) -> None:
         prov = job.stage_provenance(ctx, self.name)
@@ -63,6 +67,12 @@ class Translate(ModelStage):
     def variables_for(self, job: PaperJob, unit: Unit, segment: str) -> dict[str, Any]:
         return {"field": unit.key, "field_label": FIELD_TITLES.get(unit.key, unit.key), "source": segment,
                 "title": job.paper.title}
+
+    def group_variables(self, job: PaperJob, units: list[Unit],
+                        feedback: dict[str, dict[str, str]]) -> dict[str, Any]:
+        return {"title": job.paper.title,
+                "fields": [{"name": u.key, "label": FIELD_TITLES.get(u.key, u.key), "source": u.source,
+                            **feedback.get(u.key, {})} for u in units]}
 
     def check(self, job: PaperJob, unit: Unit, text: str) -> list[ValidationIssue]:
         return check_translation(unit.key, text, unit.source, abstract=job.paper.abstract, title=job.paper.title)

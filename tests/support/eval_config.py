@@ -15,12 +15,21 @@ import yaml
 from support.paths import REPO
 
 
+PER_FIELD_STAGE = {"model": "fake-model", "prompt": "translate-chat", "repair_prompt": "translate-chat-repair",
+                   "group": "field"}
+"""The translate stage asking one call per field (the repo's fake/openai default asks one call per paper)."""
+PER_FIELD = ("--set", "stages.translate.group=field", "--set", "stages.translate.prompt=translate-chat",
+             "--set", "stages.translate.repair_prompt=translate-chat-repair")
+"""The same as command-line overrides (``run ... *PER_FIELD``)."""
+
+
 def write_config(tmp_path: Path, *, provider: str = "fake", providers: dict[str, dict[str, Any]] | None = None,
                  variants: dict[str, Any] | None = None, prompts: dict[str, str] | None = None,
-                 extra: dict[str, Any] | None = None) -> Path:
+                 extra: dict[str, Any] | None = None, per_field: bool = False) -> Path:
     """Write ``tmp_path/cfg/config.yaml`` and its ``prompts/``; returns the config path.
 
-    ``providers`` maps provider name -> settings; each gets the repo's fake stage defaults.
+    ``providers`` maps provider name -> settings; each gets the repo's fake stage defaults
+    (``per_field``: the translate stage asks one call per field, :data:`PER_FIELD_STAGE`).
     ``prompts`` maps file stem -> YAML text written next to copies of the repo's prompts.
     """
     folder = tmp_path / "cfg"
@@ -29,6 +38,8 @@ def write_config(tmp_path: Path, *, provider: str = "fake", providers: dict[str,
         (folder / "prompts" / f"{name}.yaml").write_text(text, encoding="utf-8")
     repo = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     fake_stages = repo["providers"]["fake"]["stages"]
+    if per_field:
+        fake_stages = {**fake_stages, "translate": dict(PER_FIELD_STAGE)}
     raw = {key: value for key, value in repo.items() if key not in ("providers", "variants")}
     raw["provider"] = provider
     raw["providers"] = {name: {"settings": settings, "stages": copy.deepcopy(fake_stages)}

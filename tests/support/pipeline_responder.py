@@ -31,6 +31,7 @@ JSON_KEYS = {"translate-chat": "translation", "translate-chat-repair": "translat
              "generate-chat": "text"}
 """The repo's chat prompts and the JSON key each answers under in :func:`json_prompt_files`."""
 _JSON_KEY = re.compile(r'\{\s*"(\w+)"\s*:')
+_FIELD_BLOCK = re.compile(r"^\[(\w+)\] ([^\n:]+):\n(.+?)(?=\nYour translation:|\n\n\[|\Z)", re.MULTILINE | re.DOTALL)
 
 
 class DigestResponder:
@@ -56,9 +57,22 @@ class DigestResponder:
         return {"source": source, "field": name, "field_label": FIELD_TITLES.get(name, name)}
 
     def __call__(self, request_json: dict[str, Any]) -> str:
+        fields = self.group_fields(request_json)
+        if fields:  # a call for several fields at once (output: fields)
+            return template_responder(LLMRequest(kind="chat", model=str(request_json.get("model", "")),
+                                                 variables={"fields": fields},
+                                                 output_fields=tuple(f["name"] for f in fields)))
         request = LLMRequest(kind="chat", model=str(request_json.get("model", "")),
                              variables=self.variables(request_json), output_key=output_key(request_json))
         return template_responder(request)
+
+    @staticmethod
+    def group_fields(request_json: dict[str, Any]) -> list[dict[str, str]]:
+        """The fields of a call that asks for several at once: ``[name] Label:`` then the source."""
+        text = "\n".join(str(m.get("content", "")) for m in request_json.get("messages") or []
+                         if m.get("role") == "user")
+        return [{"name": m.group(1), "label": m.group(2), "source": m.group(3).strip()}
+                for m in _FIELD_BLOCK.finditer(text)]
 
 
 def output_key(request_json: dict[str, Any]) -> str | None:
