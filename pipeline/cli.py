@@ -10,65 +10,37 @@ from __future__ import annotations
 import json
 import os
 import sys
-import traceback
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, Optional
 
 import typer
-import typer.core
-from rich.console import Console
 
 from pipeline import __version__
-from pipeline.errors import PipelineError
-from pipeline.messages import os_error_line, shorten_words
+from pipeline.cli_common import (
+    HANDLED,
+    BaseUrlOpt,
+    CacheDirOpt,
+    ConcurrencyOpt,
+    ConfigOpt,
+    DebugOpt,
+    DigestArg,
+    ModelOpt,
+    NoCacheOpt,
+    ProviderOpt,
+    SetOpt,
+    TimeoutOpt,
+    VariantOpt,
+    Command,
+    app,
+    err,
+    fail,
+    out,
+    paper_id,
+    split_ids,
+)
 from pipeline.stages.registry import stage_names
 
-class _Command(typer.core.TyperCommand):
-    """A command whose usage line names its arguments as the README does (``DIGEST``), without the
-    braces typer puts around required ones (``{DIGEST}``)."""
-
-    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
-        return [piece[1:-1] if piece.startswith("{") and piece.endswith("}") else piece
-                for piece in super().collect_usage_pieces(ctx)]
-
-
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                  help="Turn daily-arXiv-ai-enhanced digests (Chinese LLM summaries) into validated English JSON.")
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
-
-DigestArg = Annotated[Path, typer.Argument(metavar="DIGEST", help="the digest: Markdown (.md) or JSONL data file")]
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="config file, layered over the packaged defaults (its relative paths resolve against its folder) [default: ./config.yaml if there is one, else the packaged defaults alone]")]
-SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="override a config key, e.g. --set stages.translate.prompt=NAME (repeatable)")]
-DebugOpt = Annotated[bool, typer.Option("--debug", help="show the traceback before an error line (the exit code is the same)")]
-ProviderOpt = Annotated[Optional[str], typer.Option("--provider", help="local | openai | fake")]
-BaseUrlOpt = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")]
-ModelOpt = Annotated[Optional[str], typer.Option("--model", help="model for every stage (overrides config)")]
-CONCURRENCY_HELP = ("openai: requests in flight at once (the runner keeps 3 papers per request slot busy); "
-                    "local, fake: papers processed in parallel (a local model answers one call at a time)")
-ConcurrencyOpt = Annotated[Optional[int], typer.Option("--concurrency", min=1, help=CONCURRENCY_HELP)]
-TimeoutOpt = Annotated[Optional[float], typer.Option("--timeout", min=0.001, help="seconds per model request (openai; the local provider ignores it)")]
-CacheDirOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="stage cache folder [default: cache.dir of the config; with none, $XDG_CACHE_HOME/digest-pipeline (~/.cache/digest-pipeline)]")]
-VariantOpt = Annotated[Optional[str], typer.Option("--variant", help="apply a variant from the config's variants: section")]
-NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="keep the cache in memory only for this run")]
-
-
-#: Errors the CLI reports as one line (exit 2, or the error's own code); OSError covers output and
-#: cache paths that cannot be written (a file where a folder is expected, permissions, full disk).
-HANDLED = (PipelineError, OSError)
-
-
-def _fail(exc: BaseException, debug: bool) -> NoReturn:
-    """Print ``exc`` as one ``error:`` line on stderr and exit with its code (a PipelineError's
-    ``exit_code``, else 2). ``debug`` prints the traceback first; the line and the code stay the same."""
-    if debug:
-        traceback.print_exception(exc, file=sys.stderr)
-    text = os_error_line(exc) if isinstance(exc, OSError) else str(exc)
-    err.print(f"error: {shorten_words(text)}", markup=False, soft_wrap=True)
-    raise typer.Exit(exc.exit_code if isinstance(exc, PipelineError) else 2)
-
-
-@app.command(cls=_Command)
+@app.command(cls=Command)
 def run(
     digest: DigestArg,
     config: ConfigOpt = None,
@@ -99,9 +71,9 @@ def run(
     from pipeline.report import print_run_summary, progress_listener
 
     try:
-        paper_ids = _split_ids(ids)
+        paper_ids = split_ids(ids)
     except HANDLED as exc:
-        _fail(exc, debug)
+        fail(exc, debug)
     options = RunOptions(config=config, overrides=list(overrides or []), out_dir=out_dir, cache_dir=cache_dir,
                          no_cache=no_cache, limit=limit, ids=paper_ids, provider=provider,
                          base_url=base_url, model=model, concurrency=concurrency, timeout=timeout, variant=variant)
@@ -111,7 +83,7 @@ def run(
         with progress_listener(err, disable=as_json) as listener:
             result = execute_run(digest, options, listener)
     except HANDLED as exc:
-        _fail(exc, debug)
+        fail(exc, debug)
     except KeyboardInterrupt:
         err.print("interrupted: finished papers are written and cached; run again to resume")
         raise typer.Exit(130)
@@ -132,14 +104,14 @@ def _dry_run(digest: Path, options, as_json: bool, debug: bool) -> None:
     try:
         estimate = execute_estimate(digest, options)
     except HANDLED as exc:
-        _fail(exc, debug)
+        fail(exc, debug)
     if as_json:
         sys.stdout.write(estimate.model_dump_json(indent=2) + "\n")
     else:
         print_estimate(out, estimate)
 
 
-@app.command(cls=_Command)
+@app.command(cls=Command)
 def rerun(
     arxiv_id: Annotated[str, typer.Argument(metavar="ARXIV_ID", help="the paper's arXiv id, e.g. 2601.16302")],
     digest: Annotated[Path, typer.Option("--digest", help="the digest the paper is in (Markdown or JSONL)")],
@@ -175,13 +147,13 @@ def rerun(
                          no_cache=no_cache, provider=provider, base_url=base_url, model=model,
                          concurrency=concurrency, timeout=timeout, variant=variant)
     try:
-        paper_id = _paper_id(arxiv_id)
+        normalized = paper_id(arxiv_id)
     except HANDLED as exc:
-        _fail(exc, debug)
+        fail(exc, debug)
     try:
-        result = execute_rerun(paper_id, digest, options, from_stage)
+        result = execute_rerun(normalized, digest, options, from_stage)
     except HANDLED as exc:
-        _fail(exc, debug)
+        fail(exc, debug)
     except KeyboardInterrupt:
         err.print("interrupted: nothing was rewritten")
         raise typer.Exit(130)
@@ -193,7 +165,7 @@ def rerun(
     raise typer.Exit(result.exit_code)
 
 
-@app.command(cls=_Command)
+@app.command(cls=Command)
 def parse(
     digest: DigestArg,
     as_json: Annotated[bool, typer.Option("--json", help="print the parsed papers as a JSON array")] = False,
@@ -210,7 +182,7 @@ def parse(
     try:
         parsed = parse_digest(digest)
     except HANDLED as exc:
-        _fail(exc, debug)
+        fail(exc, debug)
     if as_json:
         sys.stdout.write(json.dumps([p.model_dump(mode="json") for p in parsed.papers], ensure_ascii=False, indent=2) + "\n")
     else:
@@ -218,7 +190,7 @@ def parse(
     raise typer.Exit(1 if any(w.skipped for w in parsed.warnings) else 0)
 
 
-@app.command(cls=_Command)
+@app.command(cls=Command)
 def validate(
     path: Annotated[Path, typer.Argument(metavar="PATH", help="a papers/<id>.json file, an outputs/<digest>/ folder, or outputs/")],
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON instead of a table")] = False,
@@ -237,7 +209,7 @@ def validate(
     try:
         report = validate_path(path, dry_run=dry_run)
     except HANDLED as exc:
-        _fail(exc, debug)
+        fail(exc, debug)
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
     else:
@@ -245,7 +217,7 @@ def validate(
     raise typer.Exit(report.exit_code)
 
 
-@app.command("eval", cls=_Command)
+@app.command("eval", cls=Command)
 def eval_command(
     digest: DigestArg,
     variants: Annotated[Optional[list[str]], typer.Option(
@@ -284,9 +256,9 @@ def eval_command(
                              no_cache=no_cache, provider=provider, base_url=base_url, model=model,
                              concurrency=concurrency, timeout=timeout)
     try:
-        paper_ids = _split_ids(ids)
+        paper_ids = split_ids(ids)
     except HANDLED as exc:
-        _fail(exc, debug)
+        fail(exc, debug)
     options = EvalOptions(run=run_options, variants=list(variants or []), sample=sample, ids=paper_ids,
                           seed=seed, name=name, show_diff=show_diff)
 
@@ -297,7 +269,7 @@ def eval_command(
     try:
         result = execute_eval(digest, options, listener=listener)
     except HANDLED as exc:
-        _fail(exc, debug)
+        fail(exc, debug)
     except KeyboardInterrupt:
         err.print("interrupted: finished papers are cached; run again to resume")
         raise typer.Exit(130)
@@ -307,7 +279,7 @@ def eval_command(
         print_eval(out, result.report, show_diff=show_diff, out_dir=str(result.out_dir))
 
 
-@app.command(cls=_Command)
+@app.command(cls=Command)
 def schema(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write to this file instead of stdout")] = None,
 ) -> None:
@@ -320,43 +292,15 @@ def schema(
         try:
             write_text_atomic(output, text)
         except OSError as exc:
-            _fail(exc, False)
+            fail(exc, False)
     else:
         sys.stdout.write(text)
 
 
-@app.command(cls=_Command)
+@app.command(cls=Command)
 def version() -> None:
     """Print the pipeline version."""
     out.print(f"digest-pipeline {__version__}")
-
-
-def _paper_id(raw: str) -> str:
-    """The normalized arXiv id of rerun's ARXIV_ID argument; ConfigError when it is not one."""
-    from pipeline.errors import ConfigError
-    from pipeline.parse.ids import normalize_arxiv_id
-
-    try:
-        return normalize_arxiv_id(raw)
-    except ValueError as exc:
-        raise ConfigError("ARXIV_ID", [str(exc)]) from exc
-
-
-def _split_ids(ids: list[str] | None) -> list[str] | None:
-    """Every ``--ids`` value (comma-separated, the option repeatable) as normalized arXiv ids,
-    each once, in the order given; ConfigError for an empty list or a malformed id."""
-    if ids is None:
-        return None
-    from pipeline.errors import ConfigError
-    from pipeline.parse.ids import normalize_arxiv_id
-
-    parts = [i.strip() for value in ids for i in value.split(",") if i.strip()]
-    if not parts:
-        raise ConfigError("--ids", ["no arXiv id given"])
-    try:
-        return list(dict.fromkeys(normalize_arxiv_id(i) for i in parts))
-    except ValueError as exc:
-        raise ConfigError("--ids", [str(exc)]) from exc
 
 
 @app.command()
@@ -386,7 +330,7 @@ def publish(
         settings = load_publish_config(config, list(overrides or []))
         report = publish_outputs(list(output_dirs), data_dir, init=init, dry_run=dry_run, settings=settings)
     except HANDLED as exc:
-        _fail(exc, debug)
+        fail(exc, debug)
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:
