@@ -25,6 +25,7 @@ from pipeline.output.lock import output_lock
 from pipeline.output.writer import output_dir
 from pipeline.parse import parse_digest
 from pipeline.rerun import RerunResult, prepare_rerun, rerun_paper
+from pipeline.reuse import ReuseIndex
 from pipeline.runner import RunResult, run_digest
 from pipeline.session import open_session
 from pipeline.stages.registry import stage_names
@@ -47,6 +48,8 @@ class RunOptions:
     concurrency: int | None = None
     timeout: float | None = None
     variant: str | None = None
+    reuse: bool = True
+    """Take a paper finished on an earlier day under the same output root as it is (:mod:`pipeline.reuse`)."""
 
 
 def _literal(value: object) -> str:
@@ -114,10 +117,15 @@ def execute_run(digest_path: Path, options: RunOptions,
     out_root = loaded.out_root()
     with open_session(loaded, no_cache=options.no_cache) as session:
         provider = session.provider()
-        with output_lock(output_dir(out_root, digest.path), "run"):
-            return run_digest(digest, loaded, provider, session.cache, out_root=out_root, ids=options.ids,
-                              limit=options.limit, concurrency=loaded.config.run.concurrency,
-                              events=EventLog(listener=listener))
+        reuse = ReuseIndex(out_root) if options.reuse else None
+        try:
+            with output_lock(output_dir(out_root, digest.path), "run"):
+                return run_digest(digest, loaded, provider, session.cache, out_root=out_root, ids=options.ids,
+                                  limit=options.limit, concurrency=loaded.config.run.concurrency,
+                                  events=EventLog(listener=listener), reuse=reuse)
+        finally:
+            if reuse is not None:
+                reuse.close()
 
 
 def execute_rerun(arxiv_id: str, digest_path: Path, options: RunOptions, from_stage: str | None = None,

@@ -42,7 +42,9 @@ from pipeline.stages.registry import stage_names
 
 @app.command(cls=Command)
 def run(
-    digest: DigestArg,
+    digests: Annotated[list[Path], typer.Argument(metavar="DIGEST", help=(
+        "one or more digests: Markdown (.md) or JSONL data files, or folders of them (one a day: the "
+        "non-English <date>_AI_enhanced_<Language>.jsonl, else <date>.md), or quoted globs"))],
     config: ConfigOpt = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="output root; files go to OUT/<digest-stem>/ [default: run.out_dir of the config, beside the config file; with no config file, ./outputs]")] = None,
     cache_dir: CacheDirOpt = None,
@@ -58,14 +60,17 @@ def run(
     variant: VariantOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the run summary as JSON instead of a table")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="estimate calls, tokens and cost; call no model, write nothing")] = False,
+    no_reuse: Annotated[bool, typer.Option("--no-reuse", help="translate each day's own text, even for a paper an earlier day under the same output root finished with the same abstract")] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Run the nightly job: parse DIGEST, translate, re-summarize, validate, write JSON.
 
-    Outputs go to OUT/<digest-stem>/: papers/<id>.json, digest.json, run.json, digest.en.md.
-    Every model reply is cached, so running again costs no model calls. Exit 0 every paper ok or
-    repaired, 1 some failed validation or were skipped (budget reached) or an input record could
-    not be read as a paper, 2 bad input or config.
+    Outputs go to OUT/<digest-stem>/: papers/<id>.json, digest.json, run.json, digest.en.md and
+    the publication files. Every model reply is cached, so running again costs no model calls. With
+    several digests (or a folder), each day runs in date order into its own folder, a paper an
+    earlier day finished is reused, and OUT/backfill.json sums up every day. Exit 0 every paper ok
+    or repaired, 1 some failed validation or were skipped (budget reached) or an input record could
+    not be read as a paper, 2 bad input or config (with several days: the worst of the days).
     """
     from pipeline.app import RunOptions, execute_run
     from pipeline.report import print_run_summary, progress_listener
@@ -76,7 +81,11 @@ def run(
         fail(exc, debug)
     options = RunOptions(config=config, overrides=list(overrides or []), out_dir=out_dir, cache_dir=cache_dir,
                          no_cache=no_cache, limit=limit, ids=paper_ids, provider=provider,
-                         base_url=base_url, model=model, concurrency=concurrency, timeout=timeout, variant=variant)
+                         base_url=base_url, model=model, concurrency=concurrency, timeout=timeout, variant=variant,
+                         reuse=not no_reuse)
+    if len(digests) > 1 or digests[0].is_dir() or not digests[0].exists():
+        return _backfill(digests, options, as_json, debug, dry_run)
+    digest = digests[0]
     if dry_run:
         return _dry_run(digest, options, as_json, debug)
     try:
@@ -94,6 +103,31 @@ def run(
     statuses = {d.validation.status for d in result.documents}  # this run's papers, not earlier runs'
     problems = result.summary.records_skipped or result.summary.outputs_unreadable
     raise typer.Exit(1 if statuses & {"failed", "skipped"} or problems else 0)
+
+
+def _backfill(digests: list[Path], options, as_json: bool, debug: bool, dry_run: bool) -> None:
+    """``run DIGEST...`` over several days (:mod:`pipeline.backfill`): one progress display, the
+    backfill summary (a table, or JSON), the worst day's exit code."""
+    from pipeline.backfill import execute_backfill
+    from pipeline.report_backfill import backfill_progress, print_backfill
+
+    if dry_run:
+        from pipeline.errors import ConfigError
+
+        fail(ConfigError("--dry-run", ["it estimates one digest at a time: pass one DIGEST"]), debug)
+    try:
+        with backfill_progress(err, disable=as_json) as listener:
+            result = execute_backfill(list(digests), options, listener)
+    except HANDLED as exc:
+        fail(exc, debug)
+    except KeyboardInterrupt:
+        err.print("interrupted: finished papers are written and cached; run again to resume")
+        raise typer.Exit(130)
+    if as_json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+    else:
+        print_backfill(err, result)
+    raise typer.Exit(result.exit_code)
 
 
 def _dry_run(digest: Path, options, as_json: bool, debug: bool) -> None:

@@ -4,6 +4,7 @@ handling, and the parsing of arXiv id arguments."""
 
 from __future__ import annotations
 
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -22,8 +23,7 @@ class Command(typer.core.TyperCommand):
     braces typer puts around required ones (``{DIGEST}``)."""
 
     def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
-        return [piece[1:-1] if piece.startswith("{") and piece.endswith("}") else piece
-                for piece in super().collect_usage_pieces(ctx)]
+        return [re.sub(r"\{([^{}]*)\}", r"\1", piece) for piece in super().collect_usage_pieces(ctx)]
 
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,

@@ -5,7 +5,9 @@ Tests assert on them, e.g. "the re-run executed only ``resummarize``": every mod
 ``reasked`` an unusable reply (empty, broken JSON, cut at max_tokens) about to be asked again;
 ``repaired`` a field that passed validation after a re-ask; ``paper_done`` a finished paper;
 ``run_started`` carries the number of selected papers in ``detail``; ``planned`` is a request plan
-mode recorded instead of sending it (:mod:`pipeline.plan`).
+mode recorded instead of sending it (:mod:`pipeline.plan`); ``reused`` a paper taken from an
+earlier day (:mod:`pipeline.reuse`, ``detail``: that day's output folder); ``day_started`` a day of
+a multi-day run (``detail``: ``<n>/<days> <file>``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 EventKind = Literal["run_started", "executed", "cache_hit", "retried", "reasked", "repaired", "paper_done",
-                   "paper_failed", "planned"]
+                   "paper_failed", "planned", "reused", "day_started"]
 
 
 @dataclass(frozen=True)

@@ -190,6 +190,15 @@ class StageProvenance(_Strict):
     notes: dict[str, str] = Field(default_factory=dict)
 
 
+class ReusedFrom(_Strict):
+    """Where a reused paper's English came from (:mod:`pipeline.reuse`): the output folder of
+    that ``day``, the ``digest`` file it was made from, and the ``run_id`` that made it."""
+
+    day: str
+    digest: str
+    run_id: str
+
+
 class Provenance(_Strict):
     """Where a document came from; ``origins`` maps each English text's path
     (``translation.tldr``, ``summary.tldr``) to its :data:`FieldOrigin`; ``usage``/``cached_usage``/
@@ -198,6 +207,9 @@ class Provenance(_Strict):
 
     pipeline_version: str
     run_id: str
+    reused_from: ReusedFrom | None = Field(None, description=(
+        "set when the English was carried over from an earlier day's document of the same paper "
+        "and abstract (no model call in this run)"))
     origins: dict[str, FieldOrigin] = Field(default_factory=dict)
     stages: dict[str, StageProvenance] = Field(default_factory=dict)
     usage: Usage = Field(default_factory=Usage)

@@ -126,7 +126,7 @@ def prepare_rerun(digest: Digest, loaded: LoadedConfig, arxiv_id: str, out_root:
         raise InputError(out_dir, f"no previous run here ({' and '.join(missing)} missing): rerun updates the "
                                   f"outputs of a finished run; run `digest-pipeline run {digest.path}` first "
                                   "(with --ids to process only some papers)")
-    digest_json, run_json = _read_object(out_dir / "digest.json"), _read_object(out_dir / "run.json")
+    digest_json, run_json = read_object(out_dir / "digest.json"), read_object(out_dir / "run.json")
     entries = digest_json.get("papers")
     if not isinstance(entries, list):
         raise InputError(out_dir / "digest.json", "not a digest.json: no 'papers' list")
@@ -234,7 +234,8 @@ def _int(data: dict[str, Any], key: str) -> int:
     return value if isinstance(value, int) else 0
 
 
-def _read_object(path: Path) -> dict[str, Any]:
+def read_object(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path`` (``digest.json``, ``run.json``); InputError naming the file."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:

@@ -43,6 +43,7 @@ from pipeline.models import Digest, Paper, PaperDocument, Usage
 from pipeline.output.writer import output_dir, write_aggregates, write_paper
 from pipeline.paper_job import process_paper
 from pipeline.plan import Planner
+from pipeline.reuse import ReuseIndex, reused_document
 from pipeline.stages.base import StageSettings
 from pipeline.stages.caller import ModelCaller
 from pipeline.stages.job import RunContext
@@ -128,10 +129,12 @@ def run_digest(digest: Digest, loaded: LoadedConfig, provider: Provider, cache: 
                concurrency: int | None = None, events: EventLog | None = None,
                on_paper: Callable[[PaperDocument], None] | None = None,
                retry: RetryPolicy | None = None, force_stages: frozenset[str] = frozenset(),
-               update: AggregateUpdate = whole_day, write_on_stop: bool = True) -> RunResult:
+               update: AggregateUpdate = whole_day, write_on_stop: bool = True,
+               reuse: ReuseIndex | None = None) -> RunResult:
     """Process the selected papers of ``digest``, write each paper's file as it finishes, then the
     aggregates ``update`` decides (module docstring). ``force_stages``: stages whose cached
-    replies are ignored (``rerun --from-stage``). When the run stops early (Ctrl-C, a full disk,
+    replies are ignored (``rerun --from-stage``). ``reuse``: take a paper finished on an earlier
+    day as it is (:mod:`pipeline.reuse`). When the run stops early (Ctrl-C, a full disk,
     a cache that cannot be written) the aggregates still describe the papers that finished, the
     rest listed as ``skipped`` (``stopped``), unless ``write_on_stop`` is False (a rerun rewrites
     nothing then); the error is raised again."""
@@ -145,9 +148,10 @@ def run_digest(digest: Digest, loaded: LoadedConfig, provider: Provider, cache: 
     listener = events.listener
     events.listener = chain_listener(accounting.on_event, chain_listener(health.on_event, listener))
     results: dict[str, PaperDocument] = {}
+    work = _PaperWork(ctx, accounting, out_dir, Path(digest.path).name, health, results, on_paper, reuse)
     try:
         events.emit(Event("run_started", "run", "", detail=str(len(papers))))
-        _run_papers(papers, ctx, accounting, out_dir, workers, on_paper, health, results)
+        _run_papers(papers, work, workers)
     except (KeyboardInterrupt, CacheError, OSError) as exc:  # Ctrl-C, a full disk: keep what finished
         if write_on_stop:
             _write_stopped(update, FinishedRun(digest, loaded, ctx, accounting, _stopped(papers, results, ctx, exc),
@@ -289,23 +293,48 @@ def paper_document(paper: Paper, ctx: RunContext, accounting: Accounting,
     return price_document(document, accounting.prices, accounting.cached_for(paper.arxiv_id))
 
 
-def _run_papers(papers: list[Paper], ctx: RunContext, accounting: Accounting, out_dir: Path, workers: int,
-                on_paper: Callable[[PaperDocument], None] | None, health: ProviderHealth,
-                results: dict[str, PaperDocument]) -> None:
-    """Process ``papers`` on ``workers`` threads, writing each paper's file as it finishes and
-    putting its document in ``results`` (so that what finished is known if the run stops)."""
+@dataclass
+class _PaperWork:
+    """What each paper of a run does: reuse an earlier day's result or run its DAG, write its
+    file, record it for reuse, and report it. ``results`` collects the documents (so that what
+    finished is known if the run stops)."""
 
-    def job(paper: Paper) -> None:
-        document = paper_document(paper, ctx, accounting, health)
-        write_paper(out_dir, document)
-        results[paper.arxiv_id] = document
-        ctx.caller.events.emit(Event("paper_done", "run", paper.arxiv_id, detail=document.validation.status))
-        if on_paper is not None:
-            on_paper(document)
+    ctx: RunContext
+    accounting: Accounting
+    out_dir: Path
+    digest_name: str
+    health: ProviderHealth
+    results: dict[str, PaperDocument]
+    on_paper: Callable[[PaperDocument], None] | None = None
+    reuse: ReuseIndex | None = None
 
+    def __call__(self, paper: Paper) -> None:
+        document = self._reused(paper) or paper_document(paper, self.ctx, self.accounting, self.health)
+        write_paper(self.out_dir, document)
+        if self.reuse is not None:
+            self.reuse.record(paper, document, self.out_dir, self.digest_name)
+        self.results[paper.arxiv_id] = document
+        self.ctx.caller.events.emit(Event("paper_done", "run", paper.arxiv_id, detail=document.validation.status))
+        if self.on_paper is not None:
+            self.on_paper(document)
+
+    def _reused(self, paper: Paper) -> PaperDocument | None:
+        """An earlier day's finished document of the same paper and abstract, if it still passes."""
+        found = self.reuse.find(paper, self.out_dir) if self.reuse is not None else None
+        if found is None:
+            return None
+        document = reused_document(paper, *found, self.ctx.run_id)
+        if document.validation.status not in ("ok", "repaired"):
+            return None  # the checks changed since: processed anew
+        self.ctx.caller.events.emit(Event("reused", "run", paper.arxiv_id, detail=found[1].day))
+        return price_document(document, self.accounting.prices)
+
+
+def _run_papers(papers: list[Paper], work: _PaperWork, workers: int) -> None:
+    """Process ``papers`` on ``workers`` threads (:class:`_PaperWork` each)."""
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
     try:
-        futures = [pool.submit(job, p) for p in papers]
+        futures = [pool.submit(work, p) for p in papers]
         done, pending = wait(futures, return_when=FIRST_EXCEPTION)
         for future in done:
             if future.exception() is not None:  # a permanent error (bad key, model): stop everything

@@ -22,7 +22,9 @@ from pipeline.cost import Accounting, BudgetState, Prices, StageUsage, usage_tot
 from pipeline.events import EventLog
 from pipeline.models import Digest, PaperDocument, ParseWarning, Usage
 from pipeline.publish.datafile import left_out_keys
+from pipeline.stages.base import StageSettings
 from pipeline.stages.job import RunContext
+from pipeline.stages.registry import model_stages
 from pipeline.validate.document import not_selected, summary_counts
 
 
@@ -34,6 +36,8 @@ class RunSummary(BaseModel):
     digest: str
     digest_fingerprint: str | None = Field(
         None, description="sha256 of the digest's paper ids in input order: rerun refuses another digest")
+    input_sha256: str | None = Field(None, description="sha256 of the digest file's bytes: a multi-day run "
+                                                       "skips a day whose file, config and prompts are unchanged")
     started_at: str
     config_hash: str
     provider: str
@@ -57,6 +61,8 @@ class RunSummary(BaseModel):
     usage_per_stage: dict[str, StageUsage] = Field(default_factory=dict)
     unpriced_models: list[str] = Field(default_factory=list, description="models with no entry in prices:")
     budget: BudgetState = Field(default_factory=BudgetState)
+    reused: int = Field(0, description="papers this run took from an earlier day's output (same paper, same "
+                                       "abstract; no model call): provenance.reused_from names the day")
     carried_over: int = Field(0, description="papers not selected by this run (--limit/--ids) whose document "
                                              "from an earlier run is kept in digest.json")
     not_selected: int = Field(0, description="papers not selected by this run and never processed: in "
@@ -77,6 +83,23 @@ def digest_fingerprint(digest: Digest) -> str:
     abstracts were revised keeps it; another day, or a file of the same name with other papers,
     does not)."""
     return hashlib.sha256("\n".join(p.arxiv_id for p in digest.papers).encode()).hexdigest()
+
+
+def _prompt_ids(settings: list[StageSettings]) -> dict[str, str]:
+    return {s.name: f"{s.prompt.name}@{s.prompt.short_hash}" for s in settings}
+
+
+def prompt_ids(loaded: LoadedConfig) -> dict[str, str]:
+    """``{stage: "<prompt name>@<short hash>"}`` of every declared stage, as ``run.json``'s ``prompts``."""
+    return _prompt_ids([StageSettings.resolve(loaded, stage.name) for stage in model_stages()])
+
+
+def file_sha256(path: Path) -> str | None:
+    """sha256 of the file at ``path``'s bytes; None when it cannot be read."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def content_fields(documents: list[PaperDocument], prices: Prices) -> dict[str, Any]:
@@ -109,10 +132,11 @@ def build_summary(digest: Digest, loaded: LoadedConfig, ctx: RunContext, documen
                         spent_tokens=accounting.spent.prompt_tokens + accounting.spent.completion_tokens,
                         reached=accounting.budget_reached() if skipped else None, skipped=len(skipped))
     return RunSummary(
-        run_id=ctx.run_id, digest=Path(digest.path).name, digest_fingerprint=digest_fingerprint(digest), started_at=started.isoformat(timespec="seconds"),
+        run_id=ctx.run_id, digest=Path(digest.path).name, digest_fingerprint=digest_fingerprint(digest),
+        input_sha256=file_sha256(Path(digest.path)), reused=events.count("reused"), started_at=started.isoformat(timespec="seconds"),
         config_hash=loaded.config.digest(), provider=ctx.caller.provider.name,
         models={s.name: s.model for s in settings},
-        prompts={s.name: f"{s.prompt.name}@{s.prompt.short_hash}" for s in settings},
+        prompts=_prompt_ids(settings),
         papers_in_digest=len(digest.papers), **content,
         carried_over=content["papers"] - len(documents),
         model_calls=events.count("executed"), cache_hits=events.count("cache_hit"), retries=events.count("retried"),

@@ -1,0 +1,205 @@
+"""``run DIGEST...`` over several days: an archive backfilled in one run.
+
+The digests (:func:`pipeline.days.select_days`: files, folders, globs) run in date order, each into
+its own output folder exactly as a single-day run writes it (:func:`pipeline.runner.run_digest`),
+inside one session (one provider, one cache) and with one reuse index (:mod:`pipeline.reuse`), so
+a paper that an earlier day finished is not translated again. Memory does not grow with the
+number of days: each day's documents are written and dropped before the next day; only a few
+numbers per day are kept for the summary.
+
+A day that cannot be read (not a digest, cut off, unreadable) is reported with its file and line
+and the other days go on. A day whose file, config and prompts are unchanged since its last
+complete run is skipped (``unchanged``): a warm re-run of a backfill costs a file hash per day.
+A killed or interrupted backfill resumes where it stopped: finished papers are written as they
+finish and every model reply is cached. The result (:class:`BackfillResult`) is written to
+``<out_root>/backfill.json``; the exit code is the worst of the days'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from pipeline.app import RunOptions, load_run_config
+from pipeline.config import LoadedConfig
+from pipeline.days import DayInput, select_days
+from pipeline.errors import ConfigError, InputError
+from pipeline.events import Event, EventLog
+from pipeline.output.files import write_json_atomic
+from pipeline.output.lock import output_lock
+from pipeline.output.writer import output_dir
+from pipeline.parse import parse_digest
+from pipeline.reuse import ReuseIndex
+from pipeline.runner import run_digest
+from pipeline.session import Session, open_session
+from pipeline.summary import file_sha256, prompt_ids
+
+SUMMARY_NAME = "backfill.json"
+
+
+class DayReport(BaseModel):
+    """One day of a backfill: its digest, output folder, what happened (``done``, ``unchanged``,
+    ``error``), its exit code, and the counts of its run (``unchanged``: of its last run)."""
+
+    digest: str
+    day: str | None
+    out_dir: str
+    outcome: str
+    exit_code: int
+    error: str | None = None
+    papers: int = 0
+    distinct_papers: int = 0
+    reused: int = 0
+    model_calls: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = None
+    status_counts: dict[str, int] = Field(default_factory=dict)
+    wall_seconds: float = 0.0
+
+
+class BackfillResult(BaseModel):
+    """A backfill: every day's report, the files left out, the totals, the exit code."""
+
+    started_at: str
+    days: list[DayReport]
+    skipped_files: list[str]
+    totals: dict[str, Any]
+    exit_code: int
+
+
+@dataclass
+class _Backfill:
+    """What every day of one backfill shares."""
+
+    loaded: LoadedConfig
+    options: RunOptions
+    session: Session
+    reuse: ReuseIndex | None
+    listener: Callable[[Event], None] | None = None
+    reports: list[DayReport] = field(default_factory=list)
+    paper_ids: set[str] = field(default_factory=set)
+    """Every paper id seen, for the total of distinct papers."""
+
+
+def execute_backfill(arguments: list[str | Path], options: RunOptions,
+                     listener: Callable[[Event], None] | None = None) -> BackfillResult:
+    """Run every digest ``arguments`` name (module docstring); returns the :class:`BackfillResult`
+    (also written to ``<out_root>/backfill.json``). Raises ConfigError / InputError before any
+    call for bad options or arguments; ProviderError, CacheError, OSError, OutputLockedError
+    stop the whole backfill (the days done so far stay written)."""
+    if options.ids:
+        raise ConfigError("--ids", ["--ids selects papers of one digest; with several, use --limit N (per day)"])
+    selection = select_days(arguments)
+    loaded = load_run_config(options)
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    with open_session(loaded, no_cache=options.no_cache) as session:
+        session.provider()
+        reuse = ReuseIndex(loaded.out_root()) if options.reuse else None
+        backfill = _Backfill(loaded, options, session, reuse, listener)
+        if listener is not None:
+            listener(Event("run_started", "backfill", "", detail=str(sum(expected_papers(d.path) for d in selection.days))))
+        try:
+            for index, day in enumerate(selection.days):
+                if listener is not None:
+                    listener(Event("day_started", "run", "", detail=f"{index + 1}/{len(selection.days)} {day.path.name}"))
+                backfill.reports.append(_run_day(backfill, day))
+        finally:
+            if reuse is not None:
+                reuse.close()
+    result = _result(started, backfill.reports, selection.skipped, len(backfill.paper_ids))
+    write_json_atomic(loaded.out_root() / SUMMARY_NAME, result.model_dump(mode="json"))
+    return result
+
+
+def expected_papers(path: Path) -> int:
+    """A quick count of a digest's papers for the progress display (records of a JSONL file,
+    paper headings of a Markdown digest); 0 when it cannot be read."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return 0
+    if path.suffix == ".jsonl":
+        return sum(1 for line in data.splitlines() if line.strip().startswith(b"{"))
+    return data.count(b"\n### [") + data.startswith(b"### [")
+
+
+def _run_day(backfill: _Backfill, day: DayInput) -> DayReport:
+    loaded, out_root = backfill.loaded, backfill.loaded.out_root()
+    try:
+        digest = parse_digest(day.path)
+    except InputError as exc:  # not a digest, cut off, unreadable: this day only
+        return DayReport(digest=str(day.path), day=_iso(day), out_dir="", outcome="error", exit_code=2,
+                         error=str(exc))
+    backfill.paper_ids.update(p.arxiv_id for p in digest.papers)
+    out_dir = output_dir(out_root, digest.path)
+    previous = _unchanged(out_dir, day.path, loaded)
+    if previous is not None:  # this run spent nothing on it: only its papers and statuses are counted
+        idle = {k: 0 for k in ("reused", "model_calls", "cache_hits", "prompt_tokens", "completion_tokens")}
+        return _report(day, out_dir, previous | idle | {"cost": 0.0}, "unchanged", 0.0)
+    with output_lock(out_dir, "run"):
+        result = run_digest(digest, loaded, backfill.session.provider(), backfill.session.cache, out_root=out_root,
+                            limit=backfill.options.limit, concurrency=loaded.config.run.concurrency,
+                            events=EventLog(listener=backfill.listener), reuse=backfill.reuse)
+    summary = result.summary_json | {"distinct_papers": len({d.arxiv_id for d in result.documents})}
+    return _report(day, out_dir, summary, "done", summary.get("wall_seconds", 0.0),
+                   statuses={d.validation.status for d in result.documents})
+
+
+def _unchanged(out_dir: Path, path: Path, loaded: LoadedConfig) -> dict[str, Any] | None:
+    """The last run's summary of a day that need not run again: complete (nothing skipped, no
+    paper failed on the provider), made from the same file bytes, config and prompts."""
+    from pipeline.rerun import read_object  # late: rerun imports the runner
+
+    run_json = out_dir / "run.json"
+    if not run_json.is_file():
+        return None
+    try:
+        summary = read_object(run_json)
+    except InputError:
+        return None
+    complete = not summary.get("status_counts", {}).get("skipped") and \
+        "provider" not in summary.get("failures_per_check", {}) and not summary.get("not_selected")
+    same = (summary.get("input_sha256") == file_sha256(path) and summary.get("config_hash") == loaded.config.digest()
+            and summary.get("prompts") == prompt_ids(loaded))
+    return summary if complete and same else None
+
+
+def _report(day: DayInput, out_dir: Path, summary: dict[str, Any], outcome: str, wall: float,
+            statuses: set[str] | None = None) -> DayReport:
+    counts = summary.get("status_counts", {})
+    failed = bool((statuses or set(k for k, n in counts.items() if n)) & {"failed", "skipped"})
+    problems = summary.get("records_skipped") or summary.get("outputs_unreadable")
+    keys = ("papers", "reused", "model_calls", "cache_hits", "prompt_tokens", "completion_tokens", "cost")
+    return DayReport(digest=str(day.path), day=_iso(day), out_dir=str(out_dir), outcome=outcome,
+                     exit_code=1 if failed or problems else 0, status_counts=dict(counts),
+                     distinct_papers=summary.get("distinct_papers", summary.get("papers", 0)),
+                     wall_seconds=wall if outcome == "done" else 0.0,
+                     **{k: summary.get(k) for k in keys if summary.get(k) is not None or k == "cost"})
+
+
+def _iso(day: DayInput) -> str | None:
+    return day.day.isoformat() if day.day else None
+
+
+def _result(started: str, reports: list[DayReport], skipped: list[str], distinct: int) -> BackfillResult:
+    totals: dict[str, Any] = {"days": len(reports), "unchanged": sum(r.outcome == "unchanged" for r in reports),
+                              "errors": sum(r.outcome == "error" for r in reports)}
+    for key in ("papers", "reused", "model_calls", "cache_hits", "prompt_tokens", "completion_tokens"):
+        totals[key] = sum(getattr(r, key) for r in reports)
+    totals["distinct_papers"] = distinct
+    costs = [r.cost for r in reports if r.outcome != "error"]
+    totals["cost"] = None if any(c is None for c in costs) else round(sum(costs), 9)
+    statuses: dict[str, int] = {}
+    for report in reports:
+        for status, n in report.status_counts.items():
+            statuses[status] = statuses.get(status, 0) + n
+    totals["status_counts"] = statuses
+    return BackfillResult(started_at=started, days=reports, skipped_files=skipped, totals=totals,
+                          exit_code=max((r.exit_code for r in reports), default=0))

@@ -1,0 +1,119 @@
+"""Paper reuse across days: a paper finished on an earlier day is not translated again.
+
+A quarter of the records of upstream's archive repeat a paper of an earlier day (cross-listing,
+re-announcements) with the same abstract but freshly generated Chinese text, so the stage cache,
+keyed on that text, saves nothing there. :class:`ReuseIndex` remembers, per output root, every
+paper finished ``ok`` or ``repaired``, by arXiv id and abstract: ``<out_root>/.reuse.sqlite``
+(SQLite: safe across the threads of a run and across processes, memory flat however many days).
+
+When a later day (another output folder under the same root: a multi-day run, or the next night's
+run) lists a paper with the same id and the same abstract, its document is that earlier one
+(:func:`reused_document`): the earlier day's source fields, English fields and re-summary, this
+day's title, authors, category and extra fields, ``provenance.reused_from`` naming the day and run
+they came from, no usage (what the earlier calls cost counts as saved), and its validation
+checked again with today's checks. A paper whose earlier result fails them is processed anew, as
+is any paper whose abstract changed. ``run --no-reuse`` translates each day's own text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+import threading
+from pathlib import Path
+
+from pipeline.errors import CacheError, InputError
+from pipeline.models import Paper, PaperDocument, ReusedFrom, StageProvenance
+from pipeline.output.writer import paper_path
+from pipeline.validate.document import revalidate
+
+INDEX_NAME = ".reuse.sqlite"
+REUSABLE = ("ok", "repaired")
+
+
+def reuse_key(paper: Paper) -> str:
+    """``<arxiv id>|<sha256 of the abstract, white space folded>``: the same paper with the same abstract."""
+    abstract = re.sub(r"\s+", " ", paper.abstract).strip()
+    return f"{paper.arxiv_id}|{hashlib.sha256(abstract.encode('utf-8')).hexdigest()}"
+
+
+class ReuseIndex:
+    """The finished papers under ``out_root`` (module docstring). Thread-safe.
+
+    Raises CacheError (one line naming the file) when the index cannot be opened or written."""
+
+    def __init__(self, out_root: Path) -> None:
+        self.out_root = Path(out_root)
+        self.path = self.out_root / INDEX_NAME
+        self._lock = threading.Lock()
+        try:
+            self.out_root.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+            self._db.execute("CREATE TABLE IF NOT EXISTS papers (key TEXT PRIMARY KEY, folder TEXT NOT NULL, "
+                             "digest TEXT NOT NULL, run_id TEXT NOT NULL)")
+            self._db.commit()
+        except (OSError, sqlite3.Error) as exc:
+            raise CacheError(self.path, str(exc)) from exc
+
+    def find(self, paper: Paper, out_dir: Path) -> tuple[PaperDocument, ReusedFrom] | None:
+        """The document another day's folder holds for ``paper`` (same id, same abstract), if it
+        was finished ``ok`` or ``repaired`` and can still be read; None otherwise."""
+        with self._lock:
+            row = self._db.execute("SELECT folder, digest, run_id FROM papers WHERE key = ?",
+                                   (reuse_key(paper),)).fetchone()
+        if row is None or row[0] == out_dir.name:
+            return None
+        earlier = _read(paper_path(self.out_root / row[0], paper.arxiv_id))
+        if earlier is None or earlier.arxiv_id != paper.arxiv_id or earlier.validation.status not in REUSABLE:
+            return None
+        return earlier, ReusedFrom(day=row[0], digest=row[1], run_id=row[2])
+
+    def record(self, paper: Paper, document: PaperDocument, out_dir: Path, digest: str) -> None:
+        """Remember ``document`` (written in ``out_dir`` for ``digest``) when it is reusable and
+        not itself reused."""
+        if document.validation.status not in REUSABLE or document.provenance.reused_from is not None:
+            return
+        try:
+            with self._lock:
+                self._db.execute("INSERT OR REPLACE INTO papers VALUES (?, ?, ?, ?)",
+                                 (reuse_key(paper), out_dir.name, digest, document.provenance.run_id))
+                self._db.commit()
+        except sqlite3.Error as exc:
+            raise CacheError(self.path, str(exc)) from exc
+
+    def close(self) -> None:
+        """Close the index."""
+        with self._lock:
+            self._db.close()
+
+
+def _read(path: Path) -> PaperDocument | None:
+    from pipeline.validate.command import load_document  # late: validate imports the run's models
+
+    if not path.is_file():
+        return None
+    try:
+        return load_document(path)[1]
+    except InputError:
+        return None
+
+
+def reused_document(paper: Paper, earlier: PaperDocument, origin: ReusedFrom, run_id: str) -> PaperDocument:
+    """``paper``'s document built from ``earlier`` (module docstring); its validation re-checked."""
+    stages = {name: _saved(stage) for name, stage in earlier.provenance.stages.items()}
+    provenance = earlier.provenance.model_copy(update={"run_id": run_id, "reused_from": origin, "stages": stages})
+    document = earlier.model_copy(update={
+        "url": paper.url, "title": paper.title, "authors": paper.authors, "category": paper.category,
+        "extra": paper.extra, "provenance": provenance})
+    return document.model_copy(update={"validation": revalidate(document)})
+
+
+def _saved(stage: StageProvenance) -> StageProvenance:
+    """A stage's provenance in a reused document: nothing spent; what the earlier run spent (and
+    its cache saved) counts as saved."""
+    if stage.model is None:
+        return stage
+    saved = stage.usage.add(stage.cached_usage)
+    return stage.model_copy(update={"usage": type(stage.usage)(), "cached_usage": saved,
+                                    "cache": {key: "hit" for key in stage.cache}})
