@@ -86,6 +86,9 @@ def run(
     variant: VariantOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the run summary as JSON instead of a table")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="estimate calls, tokens and cost; call no model, write nothing")] = False,
+    batch: Annotated[bool, typer.Option("--batch", help="send the requests through the provider's Batch API (openai), round by round, then write the outputs from the cache; resumable (OUT/.batch-state.json)")] = False,
+    allow_direct: Annotated[bool, typer.Option("--allow-direct", help="with --batch: send requests no batch answered as direct calls [default: their papers are written failed]")] = False,
+    batch_poll: Annotated[Optional[float], typer.Option("--batch-poll", min=0.001, help="with --batch: seconds before the first status check; x1.5 each check, at most 60 [default: 5]")] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Run the nightly job: parse DIGEST, translate, re-summarize, validate, write JSON.
@@ -107,6 +110,10 @@ def run(
                          base_url=base_url, model=model, concurrency=concurrency, timeout=timeout, variant=variant)
     if dry_run:
         return _dry_run(digest, options, as_json, debug)
+    if batch or allow_direct or batch_poll is not None:
+        from pipeline.batch.cli import run_batch_command
+        run_batch_command([digest], options, batch=batch, allow_direct=allow_direct, poll=batch_poll,
+                          as_json=as_json, debug=debug)
     try:
         with progress_listener(err, disable=as_json) as listener:
             result = execute_run(digest, options, listener)
@@ -392,6 +399,9 @@ def publish(
     else:
         for line in report_lines(report):
             out.print(line, markup=False, soft_wrap=True)
+
+
+from pipeline.batch import cli as _batch_cli  # noqa: E402,F401 - registers `batch export` / `batch import` on app
 
 
 def main() -> None:
