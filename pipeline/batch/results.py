@@ -155,8 +155,9 @@ def _error_text(error: Any) -> str:
         inner = error.get("error")
         if isinstance(inner, dict):
             return _error_text(inner)
-        message, code = error.get("message"), error.get("code")
-        return ": ".join(str(part) for part in (code, message) if part not in (None, "")) or json.dumps(error)[:MAX_REASON]
+        code = error.get("code") if isinstance(error.get("code"), str) else None  # vLLM: the HTTP status
+        parts = [str(part) for part in (code, error.get("message")) if part not in (None, "")]
+        return ": ".join(parts) or json.dumps(error)[:MAX_REASON]
     return str(error) if error not in (None, "") else ""
 
 
