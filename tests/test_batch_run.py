@@ -156,3 +156,16 @@ def test_a_server_without_the_batch_api_is_one_line_exit_2(tmp_path: Path) -> No
         assert result.exit_code == 2, result.output
         assert "the server has no Batch API" in result.stderr and "batch export" in result.stderr
         assert server.requests_to("/v1/chat/completions") == []
+
+
+def test_requests_left_when_the_round_limit_comes_fail_their_papers_with_the_reason(tmp_path: Path) -> None:
+    with FakeBatchServer(responder=pipeline_responder) as server:
+        options = RunOptions(config=Path(str(openai_options(server.base_url, tmp_path)[1])), provider="openai",
+                             base_url=server.base_url, out_dir=tmp_path / "out", cache_dir=tmp_path / "cache", limit=2)
+        result = execute_batch_run([SEED], options, BatchOptions(max_rounds=1, poll=PollPolicy(first=0.001)))
+        assert direct_calls(server) == 0 and len(server.batches) == 1
+    assert result.report.rounds == 1 and len(result.report.unanswered) == 2 and result.report.left == 2
+    for document in result.runs[0].documents:
+        assert document.validation.status == "failed"
+        message = document.validation.issues[0].message
+        assert "resummarize request" in message and "not sent: the round limit (1) came first" in message
