@@ -104,3 +104,28 @@ def test_an_unreadable_state_file_is_one_line_exit_2(tmp_path: Path) -> None:
         result = run_cli("run", SEED, *batch_options(server.base_url, tmp_path), "--limit", "1")
         assert result.exit_code == 2 and STATE_NAME in result.stderr and "remove it to forget them" in result.stderr
         assert server.requests_to("POST", "/v1/files") == []
+
+
+def test_a_batch_the_server_no_longer_knows_is_sent_again(tmp_path: Path) -> None:
+    with FakeBatchServer(responder=pipeline_responder) as server:
+        exported = run_cli("batch", "export", SEED, "-o", tmp_path / "round1.jsonl",
+                           *openai_options(server.base_url, tmp_path), "--limit", "1")
+        assert exported.exit_code == 0, exported.output
+        keys = [json.loads(x)["custom_id"] for x in (tmp_path / "round1.jsonl").read_text().splitlines()]
+        StateFile(tmp_path / "out" / STATE_NAME).add(BatchRecord(
+            id="batch_gone", input_file_id="file-gone", endpoint="/v1/chat/completions", base_url=server.base_url,
+            round=1, keys=keys, status="in_progress"))
+        result = run_cli("run", SEED, *batch_options(server.base_url, tmp_path), "--limit", "1")
+        assert result.exit_code == 0, result.output
+        assert "does not know batch batch_gone (404)" in result.stderr
+        assert set(keys) <= set(input_keys(server, list(server.batches.values())[0]))
+
+
+def test_a_locked_output_folder_stops_the_run_before_anything_is_sent(tmp_path: Path) -> None:
+    from pipeline.output.lock import output_lock
+
+    with FakeBatchServer(responder=pipeline_responder) as server, \
+            output_lock(tmp_path / "out" / "seed-digest", "run"):
+        result = run_cli("run", SEED, *batch_options(server.base_url, tmp_path), "--limit", "1")
+        assert result.exit_code == 2 and "output folder in use" in result.stderr
+        assert server.requests_to("POST", "/v1/files") == []

@@ -2,7 +2,7 @@
 
 As with :mod:`pipeline.app`, the config, the provider's capability and every digest are checked
 before anything is sent or written. ``run --batch`` holds the output root's lock (the state file
-lives there) for the rounds, then each digest's output-folder lock while it is written.
+lives there) and every digest's output-folder lock from before the first batch to the end.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from pipeline.app import RunOptions, load_run_config
 from pipeline.batch.client import BatchClient
 from pipeline.batch.driver import BatchDriver, BatchOptions
-from pipeline.batch.finish import BatchOnlyProvider, write_outputs
+from pipeline.batch.finish import BatchOnlyProvider, output_locks, write_outputs
 from pipeline.batch.lines import InputFile, split_lines
 from pipeline.batch.report import BatchReport, OnBatchEvent
 from pipeline.batch.results import LineFailure, read_results, store_answers
@@ -25,7 +25,6 @@ from pipeline.events import Event, EventLog
 from pipeline.llm import provider_spec
 from pipeline.models import Digest, Paper
 from pipeline.output.files import write_text_atomic
-from pipeline.output.lock import output_lock
 from pipeline.parse import parse_digest
 from pipeline.plan import Planner, plan_papers
 from pipeline.runner import RunResult, run_context, select_papers
@@ -70,7 +69,7 @@ def execute_batch_run(digest_paths: list[Path], options: RunOptions, batch: Batc
     out_root = loaded.out_root()
     with open_session(loaded) as session:
         provider = session.provider()
-        with output_lock(out_root, "run --batch"):
+        with output_locks(out_root, digests, "run --batch"):
             client = BatchClient(**loaded.config.provider_settings())
             try:
                 driver = BatchDriver(selected_papers(digests, options), loaded, provider, session.cache, client,

@@ -15,7 +15,8 @@ direct calls instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from pipeline.cache import CacheStore
@@ -61,11 +62,19 @@ class BatchOnlyProvider(Provider):
 def write_outputs(digests: list[Digest], loaded: LoadedConfig, provider: Provider, cache: CacheStore, *,
                   out_root: Path, ids: list[str] | None, limit: int | None,
                   listener: Callable[[Event], None] | None = None) -> list[RunResult]:
-    """Run every digest through :func:`pipeline.runner.run_digest` (each holding its output
-    folder's lock), in the order given; returns their results."""
-    results = []
-    for digest in digests:
-        with output_lock(output_dir(out_root, digest.path), "run"):
-            results.append(run_digest(digest, loaded, provider, cache, out_root=out_root, ids=ids, limit=limit,
-                                      concurrency=loaded.config.run.concurrency, events=EventLog(listener=listener)))
-    return results
+    """Run every digest through :func:`pipeline.runner.run_digest`, in the order given (the
+    caller holds their output folders' locks); returns their results."""
+    return [run_digest(digest, loaded, provider, cache, out_root=out_root, ids=ids, limit=limit,
+                       concurrency=loaded.config.run.concurrency, events=EventLog(listener=listener))
+            for digest in digests]
+
+
+@contextmanager
+def output_locks(out_root: Path, digests: list[Digest], command: str) -> Iterator[None]:
+    """Hold the output root's lock (its state file) and every digest's output-folder lock, taken
+    before any batch is sent, so a run that could not write its outputs sends nothing. Raises
+    OutputLockedError (exit 2)."""
+    with ExitStack() as stack:
+        for folder in [out_root, *dict.fromkeys(output_dir(out_root, d.path) for d in digests)]:
+            stack.enter_context(output_lock(folder, command))
+        yield

@@ -7,7 +7,9 @@ the Batch API guide asks for sparse polling). A status or count change is writte
 file and reported (a :class:`~pipeline.batch.report.BatchEvent` ``status``). A status check
 that fails transiently (timeout, dropped connection, 429, 5xx after the SDK's own retries) is
 reported and tried again on the next pass; :attr:`PollPolicy.max_errors` in a row stop the run
-(ProviderError; the batch keeps running at the provider and the next run resumes it).
+(ProviderError; the batch keeps running at the provider and the next run resumes it). A batch
+the server does not know (404: deleted, or created with another account's key) counts as
+``failed``: its requests are sent again.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ def _check(record: BatchRecord, client: BatchClient, policy: PollPolicy, errors:
     try:
         status = client.retrieve(record.id)
     except ProviderError as exc:
+        if exc.status_code == 404:  # deleted, or another account's: its requests are sent again
+            return BatchStatus(record.id, "failed", errors=(f"the server does not know batch {record.id} (404)",))
         errors[record.id] = errors.get(record.id, 0) + 1
         if not exc.retryable or errors[record.id] >= policy.max_errors:
             raise
