@@ -5,6 +5,7 @@ outputs written with no direct chat call, warm re-runs submit nothing, failed li
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from support.pipeline_responder import pipeline_responder
 
 from pipeline.app import RunOptions
 from pipeline.batch.app import execute_batch_run
+from pipeline.batch.client import BatchClient
 from pipeline.batch.driver import BatchOptions
 from pipeline.batch.poll import PollPolicy
 from pipeline.batch.state import STATE_NAME
@@ -71,6 +73,7 @@ def test_the_whole_sample_completes_in_two_rounds_with_no_direct_call(tmp_path: 
     assert report["batch"]["rounds"] == 2 and report["batch"]["unanswered"] == 0
     assert report["batch"]["requests"] == report["batch"]["answers"] == run["model_calls"]
     assert run["papers"] == 129 and set(_statuses(tmp_path)) <= GOOD and sum(_statuses(tmp_path).values()) == 129
+    assert len(list((_out(tmp_path) / "papers").glob("*.json"))) == 129  # every paper written
 
 
 def test_failed_and_expired_lines_are_sent_again_in_the_next_round(tmp_path: Path) -> None:
@@ -169,3 +172,23 @@ def test_requests_left_when_the_round_limit_comes_fail_their_papers_with_the_rea
         assert document.validation.status == "failed"
         message = document.validation.issues[0].message
         assert "resummarize request" in message and "not sent: the round limit (1) came first" in message
+
+
+def test_a_batch_cancelled_at_the_provider_is_imported_as_far_as_it_went_and_sent_again(tmp_path: Path) -> None:
+    with FakeBatchServer(responder=pipeline_responder, hold=True) as server:
+        outcome: list = []
+        worker = threading.Thread(target=lambda: outcome.append(
+            run_cli("run", SEED, *batch_options(server.base_url, tmp_path), "--limit", "2")))
+        worker.start()
+        held = server.wait_for_status("in_progress")
+        client = BatchClient(base_url=server.base_url)
+        assert client.cancel(held.id).status == "cancelling"
+        client.close()
+        server.release()
+        worker.join(timeout=60)
+        result = outcome[0]
+        assert result.exit_code == 0, result.output
+        batches = list(server.batches.values())
+        assert batches[0].status == "cancelled" and direct_calls(server) == 0
+        assert set(input_keys(server, batches[0])) <= set(input_keys(server, batches[1]))
+    assert "batch_2: cancelling" in result.stderr and "batch_cancelled" in result.stderr

@@ -10,7 +10,7 @@ Routes (the paths and fields the ``openai`` SDK uses; OpenAI API reference, "Fil
   ``validating_polls`` reads, ``in_progress`` for ``in_progress_polls`` reads (or for as long
   as ``hold`` is set: :meth:`FakeBatchServer.release`), ``finalizing`` once, then its end;
 - ``GET /v1/batches`` -> every batch, newest first; ``POST /v1/batches/{id}/cancel`` ->
-  ``cancelling``, then ``cancelled`` on the next read;
+  ``cancelling`` (for one read), then ``cancelled``, every line unrun (``batch_cancelled``);
 - ``POST /v1/chat/completions`` / ``/v1/completions``: answered too, so a test can see (and
   assert the absence of) direct calls.
 
@@ -204,7 +204,7 @@ class FakeBatchServer:
                 batch.status = "finalizing"
         elif batch.status == "finalizing":
             self._end(batch)
-        elif batch.status == "cancelling":
+        elif batch.status == "cancelling" and batch.reads > 1:
             self._end(batch, cancelled=True)
 
     def _end(self, batch: FakeBatch, *, cancelled: bool = False) -> None:
@@ -247,7 +247,7 @@ class FakeBatchServer:
         with self._lock:
             batch = self.batches.get(batch_id)
             if batch is not None and batch.status in ("validating", "in_progress", "finalizing"):
-                batch.status = "cancelling"
+                batch.status, batch.reads = "cancelling", 0
             return batch
 
 
