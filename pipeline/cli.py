@@ -88,7 +88,7 @@ def run(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="estimate calls, tokens and cost; call no model, write nothing")] = False,
     batch: Annotated[bool, typer.Option("--batch", help="send the requests through the provider's Batch API (openai), round by round, then write the outputs from the cache; resumable (OUT/.batch-state.json)")] = False,
     allow_direct: Annotated[bool, typer.Option("--allow-direct", help="with --batch: send requests no batch answered as direct calls [default: their papers are written failed]")] = False,
-    batch_poll: Annotated[Optional[float], typer.Option("--batch-poll", min=0.001, help="with --batch: seconds before the first status check; x1.5 each check, at most 60 [default: 5]")] = None,
+    batch_poll: Annotated[Optional[float], typer.Option("--batch-poll", min=0.001, help="with --batch: seconds before the first status check; x1.5 each check, at most 60 (or this, if longer) [default: 5]")] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Run the nightly job: parse DIGEST, translate, re-summarize, validate, write JSON.

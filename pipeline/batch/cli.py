@@ -60,7 +60,8 @@ def _run_batch(digests: list[Path], options, *, allow_direct: bool, poll: float 
     from pipeline.batch.report import event_line, report_line
     from pipeline.report import print_run_summary, progress_listener
 
-    batch = BatchOptions(allow_direct=allow_direct, poll=PollPolicy(first=poll) if poll else PollPolicy())
+    batch = BatchOptions(allow_direct=allow_direct, poll=PollPolicy(first=poll, most=max(poll, PollPolicy.most))
+                         if poll else PollPolicy())
     try:
         with progress_listener(err, disable=as_json) as listener:
             result = execute_batch_run(digests, options, batch, on_batch=lambda e: _say(event_line(e)),
