@@ -134,11 +134,22 @@ def cache_key(*, stage: str, stage_version: str, prompt_hash: str, provider: str
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+UNREPORTED = "unreported"
+"""Key of a stored reply from a batch engine that no run has reported yet: the first run that
+uses it counts it as a call it made (its cost, at the model's ``batch_discount``), later runs as
+a cache hit (:class:`pipeline.stages.caller.ModelCaller`)."""
+
+
 def put_reply(cache: CacheStore, key: str, text: str, *, finish_reason: str = "stop", usage: Usage | None = None,
-              seconds: float | None = None) -> None:
+              seconds: float | None = None, batch: bool = False) -> None:
     """Store a raw model reply under ``key`` in the one shape every reader expects: ``text`` as
     received, ``finish_reason``, ``usage`` (prompt/completion tokens and calls, for the savings
     a later cache hit reports) and ``seconds`` (wall time of the call; None when unknown, e.g. an
-    answer from a batch engine)."""
-    cache.set(key, {"text": text, "finish_reason": finish_reason, "usage": (usage or Usage()).model_dump(),
-                    "seconds": seconds})
+    answer from a batch engine). ``batch``: the answer came from a provider's batch engine: its
+    usage is marked as such (``Usage.batch_*``) and the entry as :data:`UNREPORTED`."""
+    usage = usage or Usage()
+    entry = {"text": text, "finish_reason": finish_reason, "usage": (usage.as_batch() if batch else usage).model_dump(),
+             "seconds": seconds}
+    if batch:
+        entry[UNREPORTED] = True
+    cache.set(key, entry)

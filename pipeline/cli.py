@@ -61,6 +61,9 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="print the run summary as JSON instead of a table")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="estimate calls, tokens and cost; call no model, write nothing")] = False,
     no_reuse: Annotated[bool, typer.Option("--no-reuse", help="translate each day's own text, even for a paper an earlier day under the same output root finished with the same abstract")] = False,
+    batch: Annotated[bool, typer.Option("--batch", help="send the requests through the provider's Batch API (openai), round by round, then write the outputs from the cache; resumable (OUT/.batch-state.json)")] = False,
+    allow_direct: Annotated[bool, typer.Option("--allow-direct", help="with --batch: send requests no batch answered as direct calls [default: their papers are written failed]")] = False,
+    batch_poll: Annotated[Optional[float], typer.Option("--batch-poll", min=0.001, help="with --batch: seconds before the first status check; x1.5 each check, at most 60 (or this, if longer) [default: 5]")] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Run the nightly job: parse DIGEST, translate, re-summarize, validate, write JSON.
@@ -72,8 +75,7 @@ def run(
     or repaired, 1 some failed validation or were skipped (budget reached) or an input record could
     not be read as a paper, 2 bad input or config (with several days: the worst of the days).
     """
-    from pipeline.app import RunOptions, execute_run
-    from pipeline.report import print_run_summary, progress_listener
+    from pipeline.app import RunOptions
 
     try:
         paper_ids = split_ids(ids)
@@ -83,11 +85,21 @@ def run(
                          no_cache=no_cache, limit=limit, ids=paper_ids, provider=provider,
                          base_url=base_url, model=model, concurrency=concurrency, timeout=timeout, variant=variant,
                          reuse=not no_reuse)
-    if len(digests) > 1 or digests[0].is_dir() or not digests[0].exists():
+    if batch or allow_direct or batch_poll is not None:
+        _batch(digests, options, batch=batch, allow_direct=allow_direct, poll=batch_poll, as_json=as_json,
+               debug=debug)
+    if len(digests) > 1 or digests[0].is_dir() or any(c in str(digests[0]) for c in "*?["):
         return _backfill(digests, options, as_json, debug, dry_run)
-    digest = digests[0]
     if dry_run:
-        return _dry_run(digest, options, as_json, debug)
+        return _dry_run(digests[0], options, as_json, debug)
+    _run_one(digests[0], options, as_json, debug)
+
+
+def _run_one(digest: Path, options, as_json: bool, debug: bool) -> None:
+    """``run DIGEST`` (one day): a progress bar, the run summary (a table, or JSON), the exit code."""
+    from pipeline.app import execute_run
+    from pipeline.report import print_run_summary, progress_listener
+
     try:
         with progress_listener(err, disable=as_json) as listener:
             result = execute_run(digest, options, listener)
@@ -105,17 +117,30 @@ def run(
     raise typer.Exit(1 if statuses & {"failed", "skipped"} or problems else 0)
 
 
+def _batch(digests: list[Path], options, **flags) -> None:
+    """``run DIGEST... --batch``: every day the arguments name, through the Batch API (:mod:`pipeline.batch`)."""
+    from pipeline.batch.cli import run_batch_command
+    from pipeline.days import select_days
+
+    try:
+        paths = [day.path for day in select_days(list(digests)).days]
+    except HANDLED as exc:
+        fail(exc, flags["debug"])
+    run_batch_command(paths, options, batch=flags["batch"], allow_direct=flags["allow_direct"], poll=flags["poll"],
+                      as_json=flags["as_json"], debug=flags["debug"])
+
+
 def _backfill(digests: list[Path], options, as_json: bool, debug: bool, dry_run: bool) -> None:
     """``run DIGEST...`` over several days (:mod:`pipeline.backfill`): one progress display, the
     backfill summary (a table, or JSON), the worst day's exit code."""
     from pipeline.backfill import execute_backfill
     from pipeline.report_backfill import backfill_progress, print_backfill
 
-    if dry_run:
-        from pipeline.errors import ConfigError
-
-        fail(ConfigError("--dry-run", ["it estimates one digest at a time: pass one DIGEST"]), debug)
     try:
+        if dry_run:
+            from pipeline.errors import ConfigError
+
+            raise ConfigError("--dry-run", ["it estimates one digest at a time: pass one DIGEST"])
         with backfill_progress(err, disable=as_json) as listener:
             result = execute_backfill(list(digests), options, listener)
     except HANDLED as exc:
@@ -337,39 +362,8 @@ def version() -> None:
     out.print(f"digest-pipeline {__version__}")
 
 
-@app.command()
-def publish(
-    output_dirs: Annotated[list[Path], typer.Argument(help="output folders of runs (outputs/<digest-stem>/), each holding its <date>_AI_enhanced_English.jsonl")],
-    data_dir: Annotated[Path, typer.Option("--data-dir", help="a checkout of the site's data branch (holds data/ and assets/)")],
-    init: Annotated[bool, typer.Option("--init", help="create data/ (and assets/) when DIR has no data/ folder")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="say what would be added or replaced; write nothing")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
-    config: ConfigOpt = None,
-    overrides: SetOpt = None,
-    debug: DebugOpt = False,
-) -> None:
-    """Copy English data files into a daily-arXiv-ai-enhanced site's data branch checkout.
-
-    Copies each folder's English data file to DIR/data/, rewrites DIR/assets/file-list.txt as every
-    DIR/data/*.jsonl (sorted) and DIR/feed.xml as the Atom feed of the last publish.feed_days days.
-    Writes only files whose bytes change, atomically; never touches another file. Run it after the
-    fork's own nightly job, every night (that job overwrites file-list.txt). Exit 0 published (or
-    nothing to change), 2 bad input, DIR not a data checkout (see --init) or not writable.
-    """
-    from pipeline.publish.command import publish as publish_outputs
-    from pipeline.publish.command import report_lines
-    from pipeline.publish.settings import load_publish_config
-
-    try:
-        settings = load_publish_config(config, list(overrides or []))
-        report = publish_outputs(list(output_dirs), data_dir, init=init, dry_run=dry_run, settings=settings)
-    except HANDLED as exc:
-        fail(exc, debug)
-    if as_json:
-        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
-    else:
-        for line in report_lines(report):
-            out.print(line, markup=False, soft_wrap=True)
+from pipeline.batch import cli as _batch_cli  # noqa: E402,F401 - registers `batch export` / `batch import` on app
+from pipeline.publish import cli as _publish_cli  # noqa: E402,F401 - registers `publish` on app
 
 
 def main() -> None:

@@ -1,9 +1,11 @@
 """Tokens and money: pricing a document's usage, what the cache saved, and the run's budget.
 
-Prices come from ``config.yaml`` (``prices: {MODEL: {prompt_per_1m, completion_per_1m}}``, USD
-per million tokens). A model with no price has an *unknown* cost: ``None`` in every document and
-summary (``null`` in JSON, "unknown" on screen), never 0 — a run on a free local model is priced
-by giving it a price of 0.
+Prices come from ``config.yaml`` (``prices: {MODEL: {prompt_per_1m, completion_per_1m,
+batch_discount}}``, USD per million tokens; answers from a provider's batch engine, the
+``batch_*`` part of a :class:`~pipeline.models.Usage`, cost ``batch_discount`` times as much).
+A model with no price has an *unknown* cost: ``None`` in every document and summary (``null``
+in JSON, "unknown" on screen), never 0 — a run on a free local model is priced by giving it a
+price of 0.
 
 Usage is what a run spent (cache hits cost nothing); ``cached_usage`` what the calls served from
 the cache cost when they were made, i.e. what the cache saved. :class:`Accounting` follows a run's
@@ -26,11 +28,15 @@ Prices = Mapping[str, ModelPrice]
 
 
 def usage_cost(usage: Usage, price: ModelPrice | None) -> float | None:
-    """USD of ``usage`` at ``price``; None when the price is unknown."""
+    """USD of ``usage`` at ``price``, its batch-engine part (``usage.batch_*``) at the price's
+    ``batch_discount``; None when the price is unknown."""
     if price is None:
         return None
-    dollars = (usage.prompt_tokens * price.prompt_per_1m + usage.completion_tokens * price.completion_per_1m) / 1e6
-    return round(dollars, 9)
+    prompt, completion = price.prompt_per_1m, price.completion_per_1m
+    direct = (usage.prompt_tokens - usage.batch_prompt_tokens) * prompt \
+        + (usage.completion_tokens - usage.batch_completion_tokens) * completion
+    batch = (usage.batch_prompt_tokens * prompt + usage.batch_completion_tokens * completion) * price.batch_discount
+    return round((direct + batch) / 1e6, 9)
 
 
 def add_costs(costs: Iterable[float | None]) -> float | None:
@@ -170,6 +176,7 @@ class Accounting:
             return
         prompt, completion = event.tokens or (0, 0)
         usage = Usage(prompt_tokens=prompt, completion_tokens=completion, calls=1)
+        usage = usage.as_batch() if event.batch else usage
         with self._lock:
             if event.kind == "cache_hit":
                 stages = self._cached.setdefault(event.paper_id, {})

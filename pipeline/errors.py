@@ -148,3 +148,14 @@ class CacheError(PipelineError):
     def __str__(self) -> str:
         return (f"{self.directory}: the stage cache cannot be written ({self.reason}); free space or pass "
                 "another --cache-dir, then run again (finished papers are kept)")
+
+
+class BatchUnansweredError(RetryExhaustedError):
+    """A request of a ``run --batch`` that no batch answered: its lines failed or expired every
+    time they were sent, or the round limit came first (:mod:`pipeline.batch`). Raised instead
+    of a direct call (none is made unless the run allows it), so the runner writes that paper
+    ``failed`` with this message (check ``provider``). ``attempts``: times the request was sent."""
+
+    def __init__(self, provider: str, message: str, *, attempts: int) -> None:
+        self.attempts = attempts
+        ProviderError.__init__(self, provider, message, retryable=False)

@@ -29,7 +29,8 @@ class Event:
     ``executed`` and ``cache_hit`` events also carry what the model call cost when it was made:
     ``seconds`` (wall time, retries included; None for cache entries stored without it) and
     ``tokens`` (prompt, completion) — on a cache hit these are the original call's, so a variant's
-    cost can be compared whatever the cache held (``digest-pipeline eval``).
+    cost can be compared whatever the cache held (``digest-pipeline eval``). ``batch`` marks a call
+    answered by a provider's batch engine (priced at the model's ``batch_discount``).
     """
 
     kind: EventKind
@@ -39,6 +40,7 @@ class Event:
     detail: str = ""
     seconds: float | None = None
     tokens: tuple[int, int] | None = None
+    batch: bool = False
 
 
 @dataclass

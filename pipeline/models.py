@@ -156,19 +156,41 @@ class Validation(_Strict):
         "itself is null (no honest English); this is what the model wrote, kept for inspection"))
 
 
+def _zero(value: int) -> bool:
+    return value == 0
+
+
 class Usage(_Strict):
-    """Token usage of model calls (tokens as reported by the provider)."""
+    """Token usage of model calls (tokens as reported by the provider).
+
+    The ``batch_*`` counts are the part of the totals answered by a provider's batch engine
+    (``run --batch``, ``batch import``), priced at the model's ``batch_discount``; left out of
+    the JSON when 0, so documents of runs without batch answers are unchanged.
+    """
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     calls: int = 0
+    batch_prompt_tokens: int = Field(0, exclude_if=_zero, description="part of prompt_tokens from a batch engine")
+    batch_completion_tokens: int = Field(0, exclude_if=_zero,
+                                         description="part of completion_tokens from a batch engine")
+    batch_calls: int = Field(0, exclude_if=_zero, description="part of calls answered by a batch engine")
 
     def add(self, other: "Usage") -> "Usage":
         """The sum of two usages, as a new object. (``model_construct`` would skip validation
-        but is slower: pydantic-core validates three ints faster than Python builds the model.)"""
+        but is slower: pydantic-core validates a few ints faster than Python builds the model.)"""
         return Usage(prompt_tokens=self.prompt_tokens + other.prompt_tokens,
                      completion_tokens=self.completion_tokens + other.completion_tokens,
-                     calls=self.calls + other.calls)
+                     calls=self.calls + other.calls,
+                     batch_prompt_tokens=self.batch_prompt_tokens + other.batch_prompt_tokens,
+                     batch_completion_tokens=self.batch_completion_tokens + other.batch_completion_tokens,
+                     batch_calls=self.batch_calls + other.batch_calls)
+
+    def as_batch(self) -> "Usage":
+        """This usage, all of it answered by a batch engine."""
+        return self.model_copy(update={"batch_prompt_tokens": self.prompt_tokens,
+                                       "batch_completion_tokens": self.completion_tokens,
+                                       "batch_calls": self.calls})
 
 
 class StageProvenance(_Strict):

@@ -18,17 +18,19 @@ is any paper whose abstract changed. ``run --no-reuse`` translates each day's ow
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import sqlite3
 import threading
 from pathlib import Path
 
-from pipeline.errors import CacheError, InputError
-from pipeline.models import Paper, PaperDocument, ReusedFrom, StageProvenance
+from pipeline.errors import InputError
+from pipeline.models import Paper, PaperDocument, ReusedFrom, StageProvenance, Usage
 from pipeline.output.writer import paper_path
 from pipeline.validate.document import revalidate
 
 INDEX_NAME = ".reuse.sqlite"
+_log = logging.getLogger(__name__)
 REUSABLE = ("ok", "repaired")
 
 
@@ -39,29 +41,53 @@ def reuse_key(paper: Paper) -> str:
 
 
 class ReuseIndex:
-    """The finished papers under ``out_root`` (module docstring). Thread-safe.
-
-    Raises CacheError (one line naming the file) when the index cannot be opened or written."""
+    """The finished papers under ``out_root`` (module docstring). Thread-safe. Opened on first use;
+    reuse only saves calls, so an index that cannot be opened or written (a read-only or full
+    disk) turns reuse off for the run with one warning (``problem``) instead of stopping it."""
 
     def __init__(self, out_root: Path) -> None:
         self.out_root = Path(out_root)
         self.path = self.out_root / INDEX_NAME
+        self.problem: str | None = None
+        self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
-        try:
-            self.out_root.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
-            self._db.execute("CREATE TABLE IF NOT EXISTS papers (key TEXT PRIMARY KEY, folder TEXT NOT NULL, "
-                             "digest TEXT NOT NULL, run_id TEXT NOT NULL)")
-            self._db.commit()
-        except (OSError, sqlite3.Error) as exc:
-            raise CacheError(self.path, str(exc)) from exc
+
+    def _connection(self) -> sqlite3.Connection | None:
+        """The open index (opened and created on first use); None once it failed."""
+        if self._db is None and self.problem is None:
+            try:
+                self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+                self._db.execute("CREATE TABLE IF NOT EXISTS papers (key TEXT PRIMARY KEY, folder TEXT NOT NULL, "
+                                 "digest TEXT NOT NULL, run_id TEXT NOT NULL)")
+                self._db.commit()
+            except (OSError, sqlite3.Error) as exc:
+                self._disable(exc)
+        return self._db
+
+    def _disable(self, exc: Exception) -> None:
+        self.problem = f"{self.path}: {exc}; papers of earlier days are not reused in this run"
+        _log.warning("reuse index unavailable: %s", self.problem)
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def _query(self, sql: str, args: tuple[str, ...]) -> tuple[str, ...] | None:
+        with self._lock:
+            db = self._connection()
+            if db is None:
+                return None
+            try:
+                row = db.execute(sql, args).fetchone()
+                db.commit()
+                return row
+            except sqlite3.Error as exc:
+                self._disable(exc)
+                return None
 
     def find(self, paper: Paper, out_dir: Path) -> tuple[PaperDocument, ReusedFrom] | None:
         """The document another day's folder holds for ``paper`` (same id, same abstract), if it
         was finished ``ok`` or ``repaired`` and can still be read; None otherwise."""
-        with self._lock:
-            row = self._db.execute("SELECT folder, digest, run_id FROM papers WHERE key = ?",
-                                   (reuse_key(paper),)).fetchone()
+        row = self._query("SELECT folder, digest, run_id FROM papers WHERE key = ?", (reuse_key(paper),))
         if row is None or row[0] == out_dir.name:
             return None
         earlier = _read(paper_path(self.out_root / row[0], paper.arxiv_id))
@@ -74,18 +100,15 @@ class ReuseIndex:
         not itself reused."""
         if document.validation.status not in REUSABLE or document.provenance.reused_from is not None:
             return
-        try:
-            with self._lock:
-                self._db.execute("INSERT OR REPLACE INTO papers VALUES (?, ?, ?, ?)",
-                                 (reuse_key(paper), out_dir.name, digest, document.provenance.run_id))
-                self._db.commit()
-        except sqlite3.Error as exc:
-            raise CacheError(self.path, str(exc)) from exc
+        self._query("INSERT OR REPLACE INTO papers VALUES (?, ?, ?, ?)",
+                    (reuse_key(paper), out_dir.name, digest, document.provenance.run_id))
 
     def close(self) -> None:
-        """Close the index."""
+        """Close the index (if it was opened)."""
         with self._lock:
-            self._db.close()
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
 
 def _read(path: Path) -> PaperDocument | None:
@@ -102,7 +125,8 @@ def _read(path: Path) -> PaperDocument | None:
 def reused_document(paper: Paper, earlier: PaperDocument, origin: ReusedFrom, run_id: str) -> PaperDocument:
     """``paper``'s document built from ``earlier`` (module docstring); its validation re-checked."""
     stages = {name: _saved(stage) for name, stage in earlier.provenance.stages.items()}
-    provenance = earlier.provenance.model_copy(update={"run_id": run_id, "reused_from": origin, "stages": stages})
+    provenance = earlier.provenance.model_copy(update={"run_id": run_id, "reused_from": origin, "stages": stages,
+                                                       "usage": Usage()})
     document = earlier.model_copy(update={
         "url": paper.url, "title": paper.title, "authors": paper.authors, "category": paper.category,
         "extra": paper.extra, "provenance": provenance})
@@ -115,5 +139,5 @@ def _saved(stage: StageProvenance) -> StageProvenance:
     if stage.model is None:
         return stage
     saved = stage.usage.add(stage.cached_usage)
-    return stage.model_copy(update={"usage": type(stage.usage)(), "cached_usage": saved,
+    return stage.model_copy(update={"usage": Usage(), "cached_usage": saved,
                                     "cache": {key: "hit" for key in stage.cache}})

@@ -115,7 +115,7 @@ def test_debug_keeps_the_exit_code_in_a_real_process(tmp_path: Path) -> None:
 
 
 def test_usage_lines_name_arguments_as_the_readme_does() -> None:
-    expected = {"run": "DIGEST", "rerun": "ARXIV_ID", "parse": "DIGEST", "validate": "PATH", "eval": "DIGEST"}
+    expected = {"run": "DIGEST...", "rerun": "ARXIV_ID", "parse": "DIGEST", "validate": "PATH", "eval": "DIGEST"}
     for command, argument in expected.items():
         result = run_cli(command, "--help", prog_name="digest-pipeline")
         assert result.exit_code == 0

@@ -116,10 +116,16 @@ class RunConfig(_Strict):
 
 
 class ModelPrice(_Strict):
-    """What a model costs, in USD per million tokens (``prices: {MODEL: {...}}``)."""
+    """What a model costs, in USD per million tokens (``prices: {MODEL: {...}}``).
+
+    ``batch_discount`` is the factor applied to answers from the provider's batch engine
+    (``run --batch``, ``batch import``): 0.5 for OpenAI's Batch API ("50% cost discount compared
+    to synchronous APIs", OpenAI Batch API guide); 1.0 (no discount) when not given.
+    """
 
     prompt_per_1m: float = Field(ge=0)
     completion_per_1m: float = Field(ge=0)
+    batch_discount: float = Field(1.0, gt=0, le=1, description="price factor of batch-engine answers")
 
 
 class BudgetConfig(_Strict):

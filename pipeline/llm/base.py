@@ -128,7 +128,9 @@ class Capabilities:
     ``remote``: calls leave this machine (a server knows its models: they are not checked before
     the run); ``base_url``: it takes ``--base-url``; ``timeout``: ``run.timeout`` / ``--timeout``
     applies (seconds per request); ``concurrency``: ``run.concurrency`` / ``--concurrency`` sets
-    its requests in flight; ``json_output``: it can be asked for a JSON object (``json_mode``).
+    its requests in flight; ``json_output``: it can be asked for a JSON object (``json_mode``);
+    ``batch``: its server may offer the OpenAI Batch API (``/v1/files`` + ``/v1/batches``), so
+    ``run --batch`` and ``batch export`` apply (:mod:`pipeline.batch`).
     """
 
     remote: bool = False
@@ -136,6 +138,7 @@ class Capabilities:
     timeout: bool = False
     concurrency: bool = False
     json_output: bool = False
+    batch: bool = False
 
 
 ProviderFactory = Callable[[dict[str, Any]], Provider]

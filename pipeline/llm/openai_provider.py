@@ -128,7 +128,8 @@ class OpenAISettings(ProviderSettings):
     extra_headers: dict[str, str] | None = None
 
 
-CAPABILITIES = Capabilities(remote=True, base_url=True, timeout=True, concurrency=True, json_output=True)
+CAPABILITIES = Capabilities(remote=True, base_url=True, timeout=True, concurrency=True, json_output=True,
+                            batch=True)
 
 
 class OpenAIProvider(Provider):

@@ -19,16 +19,22 @@ answered from it as usual; any other is handed to the planner, which records the
 now, or a stand-in estimate when ``depends_on_unknown``) and answers it with a stand-in so that
 the stages after it can be planned too; such a result has ``known=False`` and emits ``planned``
 (or ``cache_hit`` when the same request was already planned).
+
+An answer from a provider's batch engine that no run has reported yet (:data:`pipeline.cache.UNREPORTED`)
+is reported by the first run that uses it as a call it made (``executed`` with ``batch`` set, its
+usage counted and priced at the model's ``batch_discount``), then as a cache hit: a warm re-run
+costs nothing. Plan mode only reads it.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pipeline.cache import CacheStore, cache_key, put_reply
+from pipeline.cache import UNREPORTED, CacheStore, cache_key, put_reply
 from pipeline.events import Event, EventLog
 from pipeline.llm.base import LLMRequest, LLMResponse, Provider
 from pipeline.llm.reply import Reply, parse_reply
@@ -84,6 +90,8 @@ class ModelCaller:
     force_stages: Collection[str] = field(default_factory=frozenset)
     reply_attempts: int = REPLY_ATTEMPTS
     planner: Planner | None = None
+    _reported: set[str] = field(default_factory=set, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def call(self, *, stage: str, stage_version: str, prompt: PromptTemplate, model: str,
              variables: dict[str, Any], paper_id: str, field_name: str | None = None,
@@ -125,10 +133,15 @@ class ModelCaller:
                         request=request)
         if stage not in self.force_stages:
             stored = self.cache.get(key)
+            if stored is not None and stored.get(UNREPORTED) and self.planner is None:
+                reported = self._report_batch_answer(stage, key, stored, paper_id, field_name)
+                if reported is not None:
+                    return reported
             if stored is not None:
                 original = Usage(**stored.get("usage", {}))
                 self.events.emit(Event("cache_hit", stage, paper_id, field_name, seconds=stored.get("seconds"),
-                                       tokens=(original.prompt_tokens, original.completion_tokens)))
+                                       tokens=(original.prompt_tokens, original.completion_tokens),
+                                       batch=original.batch_calls > 0))
                 return CallResult(stored["text"], stored.get("finish_reason", "stop"), Usage(), original, True, key)
         if self.planner is not None:
             return self._planned(stage, key, request, paper_id, field_name, depends_on_unknown)
@@ -144,6 +157,22 @@ class ModelCaller:
                                tokens=(usage.prompt_tokens, usage.completion_tokens)))
         return CallResult(response.text, response.finish_reason, usage, usage, False, key)
 
+
+    def _report_batch_answer(self, stage: str, key: str, stored: dict[str, Any], paper_id: str,
+                             field_name: str | None) -> CallResult | None:
+        """A batch engine's answer no run has reported yet (:data:`pipeline.cache.UNREPORTED`):
+        this run counts it as a call it made (``executed``, ``batch``), once per key, and marks
+        it reported, so a later run sees a plain cache hit. None when another paper of this run
+        already reported it (then it is a cache hit here)."""
+        with self._lock:
+            if key in self._reported:
+                return None
+            self._reported.add(key)
+        usage = Usage(**stored.get("usage", {}))
+        self.cache.set(key, {k: v for k, v in stored.items() if k != UNREPORTED})
+        self.events.emit(Event("executed", stage, paper_id, field_name, seconds=stored.get("seconds"),
+                               tokens=(usage.prompt_tokens, usage.completion_tokens), batch=True))
+        return CallResult(stored["text"], stored.get("finish_reason", "stop"), usage, usage, False, key)
 
     def _planned(self, stage: str, key: str, request: LLMRequest, paper_id: str, field_name: str | None,
                  depends_on_unknown: bool) -> CallResult:

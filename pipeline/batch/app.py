@@ -1,0 +1,143 @@
+"""Application services of batch mode, behind the CLI: ``run --batch``, ``batch export``, ``batch import``.
+
+As with :mod:`pipeline.app`, the config, the provider's capability and every digest are checked
+before anything is sent or written. ``run --batch`` holds the output root's lock (the state file
+lives there) and every digest's output-folder lock from before the first batch to the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.app import RunOptions, load_run_config
+from pipeline.batch.client import BatchClient
+from pipeline.batch.driver import BatchDriver, BatchOptions
+from pipeline.batch.finish import BatchOnlyProvider, output_locks, write_outputs
+from pipeline.batch.lines import InputFile, split_lines
+from pipeline.batch.report import BatchReport, OnBatchEvent
+from pipeline.batch.results import LineFailure, read_results, store_answers
+from pipeline.batch.state import StateFile
+from pipeline.config import LoadedConfig
+from pipeline.errors import ConfigError, InputError
+from pipeline.events import Event, EventLog
+from pipeline.llm import provider_spec
+from pipeline.models import Digest, Paper
+from pipeline.output.files import write_text_atomic
+from pipeline.parse import parse_digest
+from pipeline.plan import Planner, plan_papers
+from pipeline.runner import RunResult, run_context, select_papers
+from pipeline.session import open_session
+
+
+@dataclass
+class BatchRunResult:
+    """What ``run --batch`` returns: the rounds' ``report`` and each digest's ``runs``."""
+
+    report: BatchReport
+    runs: list[RunResult]
+
+
+def require_batch(loaded: LoadedConfig, option: str) -> None:
+    """ConfigError (one line, exit 2) unless the configured provider may have a Batch API."""
+    name = loaded.config.provider
+    if not provider_spec(name).capabilities.batch:
+        raise ConfigError(option, [f"the {name} provider has no batch engine; batch mode needs an OpenAI-compatible "
+                                   "server (--provider openai)"])
+
+
+def _checked(digest_paths: list[Path], options: RunOptions, option: str) -> tuple[LoadedConfig, list[Digest]]:
+    loaded = load_run_config(options)
+    require_batch(loaded, option)
+    return loaded, [parse_digest(path) for path in digest_paths]
+
+
+def selected_papers(digests: list[Digest], options: RunOptions) -> list[Paper]:
+    """The papers ``--ids`` / ``--limit`` select, digest by digest, in order."""
+    return [paper for digest in digests for paper in select_papers(digest, options.ids, options.limit)]
+
+
+def execute_batch_run(digest_paths: list[Path], options: RunOptions, batch: BatchOptions, *,
+                      on_batch: OnBatchEvent = lambda event: None,
+                      listener: Callable[[Event], None] | None = None) -> BatchRunResult:
+    """``run DIGEST... --batch`` (:mod:`pipeline.batch`). Raises PipelineError subclasses."""
+    if options.no_cache:
+        raise ConfigError("--no-cache", ["--batch keeps the batch answers in the stage cache between rounds and runs: "
+                                         "it needs the disk cache"])
+    loaded, digests = _checked(digest_paths, options, "--batch")
+    out_root = loaded.out_root()
+    with open_session(loaded) as session:
+        provider = session.provider()
+        with output_locks(out_root, digests, "run --batch"):
+            client = BatchClient(**loaded.config.provider_settings())
+            try:
+                driver = BatchDriver(selected_papers(digests, options), loaded, provider, session.cache, client,
+                                     StateFile.load(out_root), batch, on_batch)
+                report = driver.run()
+            finally:
+                client.close()
+            reasons = {p.request: report.unanswered[p.cache_key] for p in driver.final.sendable} if driver.final else {}
+            writer = provider if batch.allow_direct else BatchOnlyProvider(provider, reasons)
+            runs = write_outputs(digests, loaded, writer, session.cache, out_root=out_root, ids=options.ids,
+                                 limit=options.limit, listener=listener)
+    return BatchRunResult(report, runs)
+
+
+@dataclass
+class ExportResult:
+    """``batch export``: the files written (path, endpoint, lines) and the requests waiting on them."""
+
+    files: list[tuple[Path, str, int]] = field(default_factory=list)
+    waiting: int = 0
+
+    @property
+    def requests(self) -> int:
+        return sum(lines for _, _, lines in self.files)
+
+
+def export_paths(output: Path, count: int) -> list[Path]:
+    """``output`` for the first file; ``<stem>.2<suffix>``, ``.3``... for the next ones."""
+    return [output if n == 1 else output.with_name(f"{output.stem}.{n}{output.suffix}") for n in range(1, count + 1)]
+
+
+def execute_export(digest_paths: list[Path], options: RunOptions, output: Path, *,
+                   batch: BatchOptions | None = None) -> ExportResult:
+    """``batch export``: the next round's requests as Batch API input files (nothing sent)."""
+    loaded, digests = _checked(digest_paths, options, "batch export")
+    batch = batch or BatchOptions()
+    with open_session(loaded, no_cache=options.no_cache) as session:
+        ctx, _ = run_context(loaded, session.provider(), session.cache, EventLog(), planner=Planner())
+        plan = plan_papers(selected_papers(digests, options), ctx)
+    files: list[InputFile] = split_lines(plan.sendable, max_lines=batch.max_lines, max_bytes=batch.max_bytes)
+    result = ExportResult(waiting=len(plan.estimated))
+    for path, part in zip(export_paths(output, len(files)), files):
+        write_text_atomic(path, part.content().decode("utf-8"))
+        result.files.append((path, part.endpoint, len(part.keys)))
+    return result
+
+
+@dataclass
+class ImportResult:
+    """``batch import``: answers put into the cache (``cache_dir``) and the ``failures``."""
+
+    answers: int
+    failures: list[LineFailure]
+    cache_dir: Path
+
+
+def execute_import(results_path: Path, options: RunOptions) -> ImportResult:
+    """``batch import``: every answer of an output/error file (either shape) into the stage
+    cache. Raises InputError when the file cannot be read or holds no batch output line."""
+    loaded = load_run_config(options)
+    try:
+        with results_path.open("rb") as handle:
+            results = read_results(handle)
+    except OSError as exc:
+        raise InputError(results_path, f"cannot read the results file: {exc.strerror or exc}") from exc
+    if not results.answers and all(f.key is None for f in results.failures):
+        first = f" ({results.failures[0].describe()})" if results.failures else ""
+        raise InputError(results_path, f"not a batch output file: no line answers a request of ours{first}")
+    with open_session(loaded, no_cache=options.no_cache) as session:
+        stored = store_answers(session.cache, results.answers)
+    return ImportResult(stored, results.failures, loaded.cache_dir())

@@ -1,0 +1,144 @@
+"""``run DIGEST...``: several days in one run, in date order, each into its own folder; papers of
+an earlier day reused; an unreadable day reported while the others go on; a warm re-run skips
+every unchanged day; resumable after kill -9."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from support.cli import fake_options, run_cli
+from support.days import write_days
+from support.paths import CONFIG, REPO
+
+from pipeline.days import select_days
+
+DAYS = {"2026-06-16": (0, 8), "2026-06-17": (4, 12), "2026-06-18": (8, 14)}
+"""Three days of the sample's papers; days 2 and 3 repeat 4 papers of the day before."""
+
+
+def _json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _day(tmp_path: Path, day: str) -> Path:
+    return tmp_path / "out" / f"{day}_AI_enhanced_Chinese"
+
+
+def test_a_folder_gives_one_digest_a_day_and_names_what_it_leaves_out(tmp_path: Path) -> None:
+    archive = tmp_path / "data"
+    write_days(archive, {"2026-06-17": (0, 2), "2026-06-16": (0, 2)})
+    for name in ("2026-06-16.md", "2026-06-16.jsonl", "2026-06-16_AI_enhanced_English.jsonl", "notes.txt"):
+        (archive / name).write_text("x\n", encoding="utf-8")
+    selection = select_days([archive])
+    assert [d.path.name for d in selection.days] == ["2026-06-16_AI_enhanced_Chinese.jsonl",
+                                                     "2026-06-17_AI_enhanced_Chinese.jsonl"]
+    reasons = {Path(line.split(": ", 1)[0]).name: line.split(": ", 1)[1] for line in selection.skipped}
+    assert reasons == {"2026-06-16.md": "2026-06-16_AI_enhanced_Chinese.jsonl is used for 2026-06-16",
+                       "2026-06-16.jsonl": "a raw crawl file (no AI summaries)",
+                       "2026-06-16_AI_enhanced_English.jsonl": "an English data file (our own output)",
+                       "notes.txt": "not a daily digest name (<date>_AI_enhanced_<Language>.jsonl or <date>.md)"}
+
+
+def test_several_days_each_into_its_own_folder_with_papers_of_earlier_days_reused(tmp_path: Path) -> None:
+    files = write_days(tmp_path / "data", DAYS)
+    result = run_cli("run", *reversed(files), *fake_options(tmp_path), "--json")  # given out of order
+    assert result.exit_code == 0, result.output
+    backfill = json.loads(result.stdout)
+    assert [d["day"] for d in backfill["days"]] == sorted(DAYS)  # date order
+    assert [d["reused"] for d in backfill["days"]] == [0, 4, 4]
+    assert [d["model_calls"] for d in backfill["days"]] == [16, 8, 4]  # two calls a paper not reused
+    totals = backfill["totals"]
+    assert (totals["papers"], totals["distinct_papers"], totals["reused"], totals["model_calls"]) == (22, 14, 8, 28)
+    assert _json(tmp_path / "out" / "backfill.json") == backfill
+    day2 = _day(tmp_path, "2026-06-17")
+    assert _json(day2 / "run.json")["reused"] == 4 and len(list((day2 / "papers").glob("*.json"))) == 8
+    reused = _json(day2 / "papers" / "2601.16394.json")  # the sample's 5th paper: on days 1 and 2
+    assert reused["provenance"]["reused_from"]["day"] == "2026-06-16_AI_enhanced_Chinese"
+    assert reused["provenance"]["usage"]["calls"] == 0 and reused["validation"]["status"] == "ok"
+    assert "（重述）" not in json.dumps(reused["source"], ensure_ascii=False)  # the text that was translated
+    assert (day2 / "2026-06-17_AI_enhanced_English.jsonl").is_file()
+
+
+def test_no_reuse_translates_each_days_own_text(tmp_path: Path) -> None:
+    files = write_days(tmp_path / "data", DAYS)
+    result = run_cli("run", *files, *fake_options(tmp_path), "--json", "--no-reuse")
+    backfill = json.loads(result.stdout)
+    assert backfill["totals"]["reused"] == 0 and backfill["totals"]["model_calls"] == 2 * 22
+
+
+def test_nightly_runs_under_one_output_root_reuse_the_earlier_nights(tmp_path: Path) -> None:
+    first, second, _ = write_days(tmp_path / "data", DAYS)
+    assert run_cli("run", first, *fake_options(tmp_path)).exit_code == 0
+    night = run_cli("run", second, *fake_options(tmp_path), "--json")
+    summary = json.loads(night.stdout)
+    assert summary["reused"] == 4 and summary["model_calls"] == 8
+
+
+def _fails_once(request) -> str:
+    """Every field of the sample's first paper echoed back (it fails); the rest as the fake answers."""
+    from support.responders import with_fields
+
+    return with_fields(request, lambda paper, field, source: source if paper == "2601.16272" else None)
+
+
+def test_a_paper_that_failed_on_an_earlier_day_is_done_again(tmp_path: Path, fake_provider) -> None:
+    first, second, _ = write_days(tmp_path / "data", {"2026-06-16": (0, 2), "2026-06-17": (0, 2),
+                                                      "2026-06-18": (0, 1)})
+    failing = fake_provider(_fails_once)
+    assert run_cli("run", first, *fake_options(tmp_path), "--provider", failing).exit_code == 1
+    again = json.loads(run_cli("run", second, *fake_options(tmp_path), "--json").stdout)
+    assert again["reused"] == 1  # the paper that passed; the failed one was translated again
+    assert _json(_day(tmp_path, "2026-06-17") / "papers" / "2601.16272.json")["validation"]["status"] == "ok"
+
+
+def test_an_unreadable_day_is_reported_and_the_others_go_on(tmp_path: Path) -> None:
+    write_days(tmp_path / "data", {"2026-06-16": (0, 2), "2026-06-18": (2, 4)})
+    (tmp_path / "data" / "2026-06-17.md").write_text("just some notes, no digest\n", encoding="utf-8")
+    result = run_cli("run", tmp_path / "data", *fake_options(tmp_path), "--json")
+    assert result.exit_code == 2, result.output
+    days = json.loads(result.stdout)["days"]
+    assert [d["outcome"] for d in days] == ["done", "error", "done"]
+    assert "2026-06-17.md" in days[1]["error"] and (_day(tmp_path, "2026-06-18") / "run.json").is_file()
+
+
+def test_a_warm_rerun_skips_every_unchanged_day(tmp_path: Path) -> None:
+    files = write_days(tmp_path / "data", DAYS)
+    assert run_cli("run", *files, *fake_options(tmp_path)).exit_code == 0
+    run_json = _day(tmp_path, "2026-06-16") / "run.json"
+    before = run_json.read_bytes()
+    warm = json.loads(run_cli("run", *files, *fake_options(tmp_path), "--json").stdout)
+    assert [d["outcome"] for d in warm["days"]] == ["unchanged"] * 3
+    assert warm["totals"]["model_calls"] == 0 and warm["totals"]["papers"] == 22
+    assert run_json.read_bytes() == before
+    files[1].write_text(files[1].read_text(encoding="utf-8") + "\n", encoding="utf-8")  # day 2's file changed
+    changed = json.loads(run_cli("run", *files, *fake_options(tmp_path), "--json").stdout)
+    assert [d["outcome"] for d in changed["days"]] == ["unchanged", "done", "unchanged"]
+    assert changed["totals"]["model_calls"] == 0  # its answers come from the cache and the reuse index
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_a_backfill_killed_mid_way_resumes_where_it_stopped(tmp_path: Path) -> None:
+    files = write_days(tmp_path / "data", DAYS)
+    command = [sys.executable, "-m", "pipeline.cli", "run", *map(str, files), "--config", str(CONFIG),
+               "--provider", "fake", "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"), "--json"]
+    env = {**os.environ, "OMP_WAIT_POLICY": "passive"}
+    command += ["--set", "providers.fake.settings.latency=0.3", "--concurrency", "1"]
+    slow = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not list((_day(tmp_path, "2026-06-17") / "papers").glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.kill(slow.pid, signal.SIGKILL)
+    slow.wait(timeout=30)
+    assert (_day(tmp_path, "2026-06-16") / "run.json").is_file()  # day 1 finished before the kill
+    resumed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    days = json.loads(resumed.stdout)["days"]
+    assert days[0]["outcome"] == "unchanged" and all(d["papers"] == n for d, n in zip(days, (8, 8, 6)))
+    assert sum(d["model_calls"] for d in days) < 28  # what was done before the kill came from the cache
