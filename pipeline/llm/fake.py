@@ -75,7 +75,7 @@ def _template_text(request: LLMRequest) -> str:
         terms = list(dict.fromkeys(_LATIN_TERM.findall(source)))
         figures = list(dict.fromkeys(t.canonical for t in extract_number_tokens(source)))
         gloss = gloss_source(source)
-        parts = [f"{gloss[:1].upper()}{gloss[1:]}." if gloss else ""]
+        parts = [f"This is about: {gloss}." if gloss else ""]  # two function words: read as English at once
         named = terms + figures  # figures after a comma or "and": never read as list markers
         if named:
             parts.append(f"It refers to {', '.join(named[:-1])}{' and ' if len(named) > 1 else ''}{named[-1]}."
@@ -83,7 +83,7 @@ def _template_text(request: LLMRequest) -> str:
         text = " ".join(p for p in parts if p) or "It refers to the source."
         target = int(expected_english_chars(source))
         while gloss and len(text) < 0.9 * target:
-            text += f" {gloss[:1].upper()}{gloss[1:]}."
+            text += f" This is about: {gloss}."
         return text
     if "abstract" in variables:
         abstract = str(variables["abstract"]).strip()

@@ -15,7 +15,7 @@ from typing import Any
 
 from pipeline.models import ValidationIssue
 from pipeline.validate.bilingual import ROOT, source_roots
-from pipeline.validate.vocab import content_words, support, supported, word_info, words
+from pipeline.validate.vocab import content_words, paper_support, support, supported, word_info, words
 
 __all__ = ["check_preamble", "check_restated_instruction", "check_off_topic", "prompt_text",
            "ECHO_WORDS"]
@@ -132,10 +132,14 @@ def check_off_topic(field: str, text: str, source: str | None, abstract: str | N
     but not one (stop words and meta words such as "paper" aside; stems and lemmas compared) in
     common with the abstract, the title, the source's Latin-script words or the dictionary
     glosses of its Chinese words. Quiet without abstract and title."""
-    evidence = support(source, abstract, title)
-    if evidence.empty:
+    paper = paper_support(abstract, title)
+    if paper.empty:
         return []
-    mine = [w for w in content_words(text) if not word_info(w).number]
+    written = content_words(text)
+    if any(w in paper.words for w in written):  # a word of the abstract or title, as written: on topic
+        return []
+    evidence = support(source, abstract, title)
+    mine = [w for w in written if not word_info(w).number]
     glossed = source_roots(source) if source else frozenset()
     if len(set(mine)) < OFF_TOPIC_MIN_WORDS or any(
             supported(w, evidence) or {s[:ROOT] for s in word_info(w).stems} & glossed for w in mine):

@@ -158,7 +158,8 @@ class Support:
 
 
 @lru_cache(maxsize=512)
-def _paper_support(abstract: str | None, title: str | None) -> Support:
+def paper_support(abstract: str | None, title: str | None) -> Support:
+    """The :class:`Support` of a paper's abstract and title alone (cached per paper)."""
     return _build(tuple(p for p in (abstract, title) if p),
                   not (abstract or "").strip() and not (title or "").strip())
 
@@ -177,7 +178,7 @@ def _build(parts: tuple[str, ...], empty: bool) -> Support:
 def support(source: str | None, abstract: str | None, title: str | None) -> Support:
     """The :class:`Support` of one field's source and its paper's abstract and title (cached;
     the abstract and title part once per paper)."""
-    paper = _paper_support(abstract, title)
+    paper = paper_support(abstract, title)
     if not source:
         return paper
     own = _build((source,), paper.empty)
