@@ -10,9 +10,10 @@ zero-latency fake provider (cold, i.e. every call executed, and warm, all cache 
 ``--local N`` the embedded models' wall time per paper and generation tokens/s.
 
 The ``openai provider`` rows run the ``openai`` provider against the loopback test server
-(``tests/support/fake_openai_server.py``, answering like the fake provider so nothing is re-asked,
-200 ms per reply) at concurrency 16: wall time against the ideal (model calls x latency /
-concurrency) and the statuses (``--no-openai`` skips them).
+(``tests/support/fake_openai_server.py``, 200 ms per reply) at concurrency 16, once answering like
+the fake provider (passing replies: nothing is re-asked) and once with replies that fail every
+check (every field re-asked once): calls per paper, wall time against the ideal (model calls x
+latency / concurrency) and the statuses (``--no-openai`` skips them).
 The server runs in a child process: in this one it would share the GIL with the pipeline.
 """
 
@@ -88,22 +89,24 @@ def bench_checks(rows: list[tuple[str, str, str]], documents: list) -> None:
     """The validation checks alone on the fake run's answers, memos cleared before each pass
     (what a cold run spends on them), and language detection of every source field."""
     from pipeline import lang
-    from pipeline.validate import checks, numbers
+    from pipeline.validate import numbers, suites
 
     translations = [(name, text, doc.source[name].text) for doc in documents
                     for name, text in doc.translation.model_dump().items() if text]
     summaries = [(doc.summary.tldr, doc.abstract, doc.translation.model_dump()) for doc in documents]
+    abstracts = {doc.source[name].text: (doc.abstract, doc.title) for doc in documents for name in doc.source}
 
     def clear() -> None:
-        for memo in (checks._memo_translation, checks._memo_summary, numbers._extract, lang._detect):
+        for memo in (suites._memo_translation, suites._memo_summary, numbers._extract, lang._detect):
             memo.cache_clear()
 
     def check_all() -> None:
         clear()
-        for args in translations:
-            checks.check_translation(*args)
-        for args in summaries:
-            checks.check_summary(*args)
+        for name, text, source in translations:
+            abstract, title = abstracts.get(source, ("", ""))
+            suites.check_translation(name, text, source, abstract=abstract, title=title)
+        for text, abstract, translation in summaries:
+            suites.check_summary(text, abstract, translation)
 
     seconds, _ = _time(check_all, repeat=5)
     rows.append(("validation checks, cold (no memo)", f"{len(translations)} fields + {len(summaries)} summaries",
@@ -169,21 +172,22 @@ def bench_overhead(rows: list[tuple[str, str, str]], repeat: int) -> None:
                      f"{seconds:.3f} s, {seconds * 1000 / papers:.2f} ms/paper{outside}"))
 
 
-def _serve(latency: float, conn) -> None:  # child process: the loopback OpenAI-compatible server
+def _serve(latency: float, conn, failing: bool = False) -> None:  # child process: the loopback server
     from support.fake_openai_server import FakeOpenAIServer
-    from support.pipeline_responder import pipeline_responder
+    from support.pipeline_responder import failing_responder, pipeline_responder
 
-    with FakeOpenAIServer(responder=pipeline_responder, latency=latency, models=None) as server:
+    responder = failing_responder if failing else pipeline_responder
+    with FakeOpenAIServer(responder=responder, latency=latency, models=None) as server:
         conn.send(server.base_url)
         conn.recv()  # until the parent says stop
 
 
 @contextmanager
-def _test_server(latency: float) -> Iterator[str]:
+def _test_server(latency: float, failing: bool = False) -> Iterator[str]:
     """The test server in a child process; yields its base URL."""
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    process = context.Process(target=_serve, args=(latency, child), daemon=True)
+    process = context.Process(target=_serve, args=(latency, child, failing), daemon=True)
     process.start()
     try:
         yield parent.recv()
@@ -192,19 +196,23 @@ def _test_server(latency: float) -> Iterator[str]:
         process.join(timeout=10)
 
 
-def bench_openai(rows: list[tuple[str, str, str]], latency: float = 0.2, concurrency: int = 16) -> None:
-    """The openai provider on the whole sample against the test server (module docstring)."""
-    with tempfile.TemporaryDirectory() as tmp, _test_server(latency) as base_url:
+def bench_openai(rows: list[tuple[str, str, str]], latency: float = 0.2, concurrency: int = 16,
+                 failing: bool = False) -> None:
+    """The openai provider on the whole sample against the test server (module docstring);
+    ``failing``: replies that fail every check (every field re-asked once, every paper failed)."""
+    with tempfile.TemporaryDirectory() as tmp, _test_server(latency, failing) as base_url:
         options = RunOptions(config=REPO / "config.yaml", provider="openai", base_url=base_url,
                              model="fake-model", concurrency=concurrency, out_dir=Path(tmp) / "out",
                              no_cache=True)
         seconds, result = _time(lambda: execute_run(SEED, options))
         s = result.summary
         ideal = s.model_calls * latency / concurrency
-        rows.append((f"openai provider, test server {latency * 1000:.0f} ms, concurrency {concurrency}",
-                     f"{s.papers} papers, {s.model_calls} calls, {s.retries} retries",
+        label = "failing replies" if failing else "passing replies"
+        rows.append((f"openai provider, {label}, {latency * 1000:.0f} ms, concurrency {concurrency}",
+                     f"{s.papers} papers, {s.model_calls} calls = {s.model_calls / s.papers:.2f}/paper",
                      f"{seconds:.2f} s = {seconds / ideal:.3f}x ideal {ideal:.2f} s (calls x latency / concurrency)"))
-        rows.append(("openai provider, statuses", str(s.status_counts), str(s.failures_per_check)))
+        rows.append((f"openai provider, {label}, statuses", str(s.status_counts),
+                     ", ".join(f"{k} {v}" for k, v in list(s.failures_per_check.items())[:4])))
 
 
 def bench_local(rows: list[tuple[str, str, str]], n: int) -> None:
@@ -231,6 +239,7 @@ def main() -> None:
     bench_overhead(rows, args.repeat)
     if not args.no_openai:
         bench_openai(rows)
+        bench_openai(rows, failing=True)
     if args.local:
         bench_local(rows, args.local)
     widths = [max(len(r[i]) for r in rows + [("benchmark", "size", "result")]) for i in range(3)]

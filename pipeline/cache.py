@@ -77,7 +77,10 @@ class DiskCacheStore:
 
         self.directory = Path(directory)
         try:
-            self._cache = diskcache.Cache(str(self.directory), cull_limit=0)
+            # SQLite's page cache and memory map are capped at 4 MB each (diskcache's defaults,
+            # 32 and 64 MB, let a backfill's memory grow with the size of the cache).
+            self._cache = diskcache.Cache(str(self.directory), cull_limit=0, sqlite_cache_size=1024,
+                                          sqlite_mmap_size=2**22)
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError("cache.dir", [f"cannot open the cache in {self.directory}: {exc}"]) from exc
 

@@ -70,6 +70,9 @@ _FOREIGN_STOP = frozenset(
     "os uma não são com pelo pela "
     "het een zijn voor niet".split()
 )
+FOREIGN_FUNCTION_WORDS = _FOREIGN_STOP
+"""Function words of other Latin-script languages (French, Spanish, German, Italian, Portuguese,
+Dutch) that English technical prose never uses: one in English text hints at another language."""
 
 
 @dataclass(frozen=True)

@@ -56,10 +56,13 @@ class ReuseIndex:
         """The open index (opened and created on first use); None once it failed."""
         if self._db is None and self.problem is None:
             try:
-                self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+                # Autocommit, write-ahead log, no fsync per commit: a record lost to a power cut
+                # only costs a reuse (the paper is translated again), never a wrong answer.
+                self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
                 self._db.execute("CREATE TABLE IF NOT EXISTS papers (key TEXT PRIMARY KEY, folder TEXT NOT NULL, "
                                  "digest TEXT NOT NULL, run_id TEXT NOT NULL)")
-                self._db.commit()
             except (OSError, sqlite3.Error) as exc:
                 self._disable(exc)
         return self._db
@@ -77,9 +80,7 @@ class ReuseIndex:
             if db is None:
                 return None
             try:
-                row = db.execute(sql, args).fetchone()
-                db.commit()
-                return row
+                return db.execute(sql, args).fetchone()
             except sqlite3.Error as exc:
                 self._disable(exc)
                 return None

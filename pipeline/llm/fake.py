@@ -66,7 +66,8 @@ def template_responder(request: LLMRequest) -> str:
 
 
 def _template_text(request: LLMRequest) -> str:
-    from pipeline.validate.fidelity import expected_english_chars  # late: keeps provider import light
+    from pipeline.validate.checks import TRANSLATION_MAX_CHARS, TRANSLATION_MAX_CHARS_DEFAULT  # late: light import
+    from pipeline.validate.fidelity import expected_english_chars
     from pipeline.validate.numbers import extract_number_tokens
 
     variables = request.variables
@@ -84,6 +85,12 @@ def _template_text(request: LLMRequest) -> str:
         target = int(expected_english_chars(source))
         while gloss and len(text) < 0.9 * target:
             text += f" This is about: {gloss}."
+        limit = TRANSLATION_MAX_CHARS.get(str(variables.get("field") or variables.get("name")),
+                                          TRANSLATION_MAX_CHARS_DEFAULT)
+        while len(text) > limit and " " in gloss:  # a long source: a shorter gloss, within the field's bounds
+            gloss = gloss[:max(0, len(gloss) - (len(text) - limit) - 1)].rsplit(" ", 1)[0].rstrip(";")
+            text = " ".join(p for p in (f"This is about: {gloss}." if gloss else "", parts[1] if len(parts) > 1 else "")
+                            if p)
         return text
     if "abstract" in variables:
         abstract = str(variables["abstract"]).strip()
@@ -116,9 +123,11 @@ _NUMERALS = "一二两三四五六七八九十百千万亿零〇"
 def gloss_source(source: str) -> str:
     """The first English word of the first CC-CEDICT sense of each content word of the
     source's Chinese text, in order ("提出一种新方法" -> "raise new method"), with the source's
-    list markers ("1)") kept; words that start with a numeral are left to the figures. "" when
+    list markers ("1)") kept; words that start with a numeral are left to the figures, and glosses
+    that are also French/German/... function words ("pour") are left out. "" when
     nothing is glossed."""
     from pipeline.validate.bilingual import FUNCTION_WORDS, first_gloss, segment  # late: loads a dictionary
+    from pipeline.lang import FOREIGN_FUNCTION_WORDS
     from pipeline.validate.numbers import NUMBER_WORDS
 
     out: list[str] = []
@@ -131,12 +140,18 @@ def gloss_source(source: str) -> str:
             continue
         out += [g for run in _CJK_RUN.findall(piece) for word in segment(run)
                 if word not in FUNCTION_WORDS and word[0] not in _NUMERALS
-                and (g := first_gloss(word)) and g not in NUMBER_WORDS]
+                and (g := first_gloss(word)) and g not in NUMBER_WORDS and g not in FOREIGN_FUNCTION_WORDS]
     return " ".join(out) if any(not w.endswith(")") for w in out) else ""
 
 
+RECORDED_REQUESTS = 1024
+"""How many of the latest requests :attr:`FakeProvider.requests` keeps (tests look at a few dozen)."""
+
+
 class FakeProvider(Provider):
-    """Scripted provider; thread-safe. ``requests`` records every request received, in order."""
+    """Scripted provider; thread-safe. ``requests`` records the requests received, in order: at
+    least the last :data:`RECORDED_REQUESTS` (older ones are dropped, so a backfill of thousands of
+    papers keeps flat memory)."""
 
     name = "fake"
 
@@ -153,6 +168,8 @@ class FakeProvider(Provider):
     def complete(self, request: LLMRequest) -> LLMResponse:
         with self._lock:
             self.requests.append(request)
+            if len(self.requests) >= 2 * RECORDED_REQUESTS:
+                del self.requests[:RECORDED_REQUESTS]
         if self.latency:
             time.sleep(self.latency)
         reply = self._responder(request)

@@ -15,7 +15,7 @@ from typing import Any
 
 from pipeline.models import ValidationIssue
 from pipeline.validate.bilingual import ROOT, source_roots
-from pipeline.validate.vocab import content_words, paper_support, support, supported, word_info, words
+from pipeline.validate.vocab import content_words, paper_words, support, supported, word_info, words
 
 __all__ = ["check_preamble", "check_restated_instruction", "check_off_topic", "prompt_text",
            "ECHO_WORDS"]
@@ -132,11 +132,11 @@ def check_off_topic(field: str, text: str, source: str | None, abstract: str | N
     but not one (stop words and meta words such as "paper" aside; stems and lemmas compared) in
     common with the abstract, the title, the source's Latin-script words or the dictionary
     glosses of its Chinese words. Quiet without abstract and title."""
-    paper = paper_support(abstract, title)
-    if paper.empty:
+    paper = paper_words(abstract, title)
+    if paper is None:
         return []
     written = content_words(text)
-    if any(w in paper.words for w in written):  # a word of the abstract or title, as written: on topic
+    if any(w in paper for w in written):  # a word of the abstract or title, as written: on topic
         return []
     evidence = support(source, abstract, title)
     mine = [w for w in written if not word_info(w).number]

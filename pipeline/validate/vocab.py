@@ -157,7 +157,16 @@ class Support:
     empty: bool
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=128)
+def paper_words(abstract: str | None, title: str | None) -> frozenset[str] | None:
+    """The lower-case :func:`words` of a paper's abstract and title as written (no lemmas or
+    stems: cheap, for a first look); None when both are blank (nothing to compare with)."""
+    if not (abstract or "").strip() and not (title or "").strip():
+        return None
+    return frozenset(words(f"{abstract or ''}\n{title or ''}"))
+
+
+@lru_cache(maxsize=128)
 def paper_support(abstract: str | None, title: str | None) -> Support:
     """The :class:`Support` of a paper's abstract and title alone (cached per paper)."""
     return _build(tuple(p for p in (abstract, title) if p),
@@ -174,7 +183,7 @@ def _build(parts: tuple[str, ...], empty: bool) -> Support:
     return Support(frozenset(found), frozenset(stems), frozenset(tokens), squash(joined), numbers, empty)
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=512)
 def support(source: str | None, abstract: str | None, title: str | None) -> Support:
     """The :class:`Support` of one field's source and its paper's abstract and title (cached;
     the abstract and title part once per paper)."""

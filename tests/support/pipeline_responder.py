@@ -93,6 +93,19 @@ def pipeline_responder(request_json: dict[str, Any]) -> str:
     return seed_responder()(request_json)
 
 
+def failing_responder(request_json: dict[str, Any]) -> str:
+    """Replies that fail every check, first answers and re-asks alike: a call for several fields
+    gets their Chinese sources back (``unchanged``, ``residual_cjk``), any other call a chatty
+    TL;DR with an invented figure (``preamble``, ``invented_numbers``). Every field is re-asked
+    once and its paper ends ``failed``: the bench's "every field re-asked" row."""
+    import json
+
+    fields = DigestResponder.group_fields(request_json)
+    if fields:
+        return json.dumps({f["name"]: f["source"] for f in fields}, ensure_ascii=False)
+    return "Sure! It improves everything by 99.9% on every benchmark we could find."
+
+
 def json_prompt_files() -> dict[str, str]:
     """Prompt file texts (name -> YAML) of the repo's chat prompts declaring ``output: json`` with
     ``json_mode`` and a JSON instruction (a prompt that already declares it is kept as it is);
