@@ -85,6 +85,12 @@ class LanguageGuess:
     cjk_share: float
 
 
+def without_math(text: str) -> str:
+    """``text`` with LaTeX math (``$...$``, ``$$...$$``, ``\\(...\\)``, ``\\[...\\]``) and bare
+    commands (``\\times``) replaced by a space: the prose that word-level checks read."""
+    return _MATH_RE.sub(" ", text) if ("$" in text or "\\" in text) else text
+
+
 def cjk_share(text: str) -> float:
     """Share (0..1) of CJK ideographs, kana and hangul among the non-space characters of ``text``."""
     if not text or text.isascii():

@@ -1,5 +1,9 @@
 """Outputs written before the typed origins and skip reasons (schema 1.1) still validate, keep
-their statuses and carry over into later runs (``tests/data/legacy-1.1/README.md``)."""
+their statuses and carry over into later runs (``tests/data/legacy-1.1/README.md``).
+
+Their texts are the fake provider's replies of the time, which the faithfulness checks added
+later (issue 14) rightly reject; the status tests compare under the checks of their time
+(:func:`checks_of_schema_1_1`), so they test the upgrade, not the validators' growth."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from pathlib import Path
 import pytest
 from support.cli import fake_options, run_cli
 
+from pipeline.validate import suites
 from pipeline.validate.command import load_document
 from pipeline.validate.document import revalidate
 
@@ -17,12 +22,37 @@ LEGACY = Path(__file__).parent / "data" / "legacy-1.1"
 FOLDERS = ["out-flaky/three", "out-unusable/three", "out-bad/three", "out-budget/three", "out-generated/fallbacks"]
 
 
+LATER_CHECKS = {"invented_term", "off_context_word", "invented_figure", "unsupported_claim", "omission",
+                "substituted_term"}
+"""The faithfulness checks of issue 14, added after schema 1.1."""
+
+
+@pytest.fixture
+def checks_of_schema_1_1(monkeypatch: pytest.MonkeyPatch):
+    """The check suites without :data:`LATER_CHECKS` (memos cleared before and after)."""
+    memos = (suites._memo_translation, suites._memo_generated, suites._memo_summary)
+    for memo in memos:
+        memo.cache_clear()
+    for kind, checks in list(suites.SUITES.items()):
+        monkeypatch.setitem(suites.SUITES, kind, tuple(c for c in checks if c[0] not in LATER_CHECKS))
+    yield
+    for memo in memos:
+        memo.cache_clear()
+
+
+def test_the_later_checks_are_in_force_and_reject_the_legacy_fake_replies() -> None:
+    assert LATER_CHECKS <= set(suites.CHECK_NAMES)
+    now = [(d.validation.status, revalidate(d)) for f in FOLDERS for d in _documents(f).values()]
+    assert [after for before, after in now if before in ("ok", "repaired") and after.status == "failed"
+            and {i.check for i in after.issues if i.severity == "error"} & LATER_CHECKS]
+
+
 def _documents(folder: str) -> dict[str, object]:
     return {p.stem: load_document(p)[1] for p in sorted((LEGACY / folder / "papers").glob("*.json"))}
 
 
 @pytest.mark.parametrize("folder", FOLDERS)
-def test_legacy_documents_keep_their_status_under_revalidation(folder: str) -> None:
+def test_legacy_documents_keep_their_status_under_revalidation(folder: str, checks_of_schema_1_1) -> None:
     for name, document in _documents(folder).items():
         assert document.schema_version == "1.1"
         assert revalidate(document).model_dump(exclude={"skip_reason"}) == \
@@ -46,7 +76,7 @@ def test_a_legacy_skipped_document_gets_its_skip_reason() -> None:
     assert reasons == {"ok": None, "skipped": "budget"}
 
 
-def test_validate_leaves_a_legacy_folder_as_it_was(tmp_path: Path) -> None:
+def test_validate_leaves_a_legacy_folder_as_it_was(tmp_path: Path, checks_of_schema_1_1) -> None:
     shutil.copytree(LEGACY / "out-bad", tmp_path / "out-bad")
     before = {p: p.read_bytes() for p in (tmp_path / "out-bad").rglob("*.json")}
     result = run_cli("validate", tmp_path / "out-bad", "--json")

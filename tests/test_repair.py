@@ -125,7 +125,7 @@ def test_still_failing_after_reasks_is_failed_with_every_remaining_issue(tmp_pat
     assert doc.translation.method is None  # no honest English: null, the best attempt kept for inspection
     assert doc.validation.rejected["translation.method"] == source
     remaining = [i for i in doc.validation.issues if i.field == "translation.method"]
-    assert remaining == check_translation("method", source, source)
+    assert remaining == check_translation("method", source, source, abstract=doc.abstract, title=doc.title)
     assert {"residual_cjk", "unchanged", "language"} <= {i.check for i in remaining if i.severity == "error"}
     assert result.summary.status_counts["failed"] == 1
     assert result.summary.failures_per_check["residual_cjk"] == 1
@@ -229,3 +229,34 @@ def test_generated_field_still_failing_stays_none_with_its_errors(tmp_path: Path
     assert written["translation"]["result"] is None
     # the verdict on the rejected text survives a later re-validation (the text is not in the document)
     assert revalidate(doc) == doc.validation
+
+
+# --------------------------------------------------------------------------- re-ask with the evidence
+
+INVENTED = ("FeTTL was superior in the Federal Open Courseware (FOC) environment, in the video-based "
+            "surgery task at Shanghai hospitals.")
+
+
+def _invented_result_once(request: LLMRequest) -> str:
+    """The first answer for PAPER's result names an invented environment and domain; the re-ask is fine."""
+    tags = request.tags
+    if tags.get("paper") == PAPER and tags.get("field") == "result" and not _is_reask(request):
+        return INVENTED
+    return template_responder(request)
+
+
+def test_a_field_failing_a_content_check_is_reasked_with_the_words_and_the_abstract_sentences(tmp_path: Path) -> None:
+    result, provider = _run(tmp_path, parse_digest(SEED), _invented_result_once, ids=[PAPER])
+    doc = _doc(result, PAPER)
+    first = [i for i in check_translation("result", INVENTED, doc.source["result"].text, abstract=doc.abstract,
+                                          title=doc.title) if i.severity == "error"]
+    assert {"invented_term", "unsupported_claim"} <= {i.check for i in first}
+    reask = next(r for r in provider.requests if r.tags.get("paper") == PAPER and r.tags.get("field") == "result"
+                 and _is_reask(r))
+    problems = str(reask.variables["problems"])
+    assert '"FOC"' in problems and "surgery" in problems  # the offending words, quoted
+    said = [line.split('what the abstract says there: "', 1)[1] for line in problems.splitlines()
+            if "what the abstract says there" in line]
+    abstract = " ".join(doc.abstract.split())
+    assert said and all(" ".join(s.split())[:60] in abstract for s in said), (said, abstract)
+    assert doc.validation.status == "repaired" and "FOC" not in (doc.translation.result or "")

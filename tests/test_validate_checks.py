@@ -11,8 +11,10 @@ import json
 from pathlib import Path
 
 import pytest
+from support.paths import SEED
 
 from pipeline.models import ValidationIssue
+from pipeline.parse import parse_digest
 from pipeline.validate import (
     CHECK_NAMES,
     GENERATED_CHECKS,
@@ -42,6 +44,7 @@ FETTL_EN = ("On two multi-institutional medical imaging tasks, retinal optic dis
 # The few-shot example of the translation prompt (synthetic/10): copying it into another paper
 # is a classic small-model failure.
 FEWSHOT_EN = "A lightweight segmentation network doubles inference speed on phones without losing accuracy."
+_FETTL = next(p for p in parse_digest(SEED).papers if p.arxiv_id == "2601.16302")
 SALAD_ABSTRACT = (
     "Diffusion Transformers have recently demonstrated remarkable performance in video generation. "
     "However, the long input sequences result in high computational latency due to the quadratic "
@@ -86,7 +89,9 @@ def test_issue_shape_and_field_names() -> None:
 def test_check_names_are_stable_and_complete() -> None:
     assert set(CHECK_NAMES) == {"schema", "language", "residual_cjk", "unchanged", "numbers_preserved",
                                 "terms_preserved", "invented_numbers", "length", "placeholder", "repetition",
-                                "latex_balance", "preamble", "restated_instruction", "off_topic"}
+                                "latex_balance", "preamble", "restated_instruction", "off_topic",
+                                "invented_term", "off_context_word", "invented_figure", "unsupported_claim",
+                                "omission", "substituted_term"}
     assert set(TRANSLATION_CHECKS) | set(SUMMARY_CHECKS) == set(CHECK_NAMES)
     bad_outputs = [
         check_translation("tldr", None, SALAD_ZH),
@@ -101,6 +106,12 @@ def test_check_names_are_stable_and_complete() -> None:
                       SALAD_ABSTRACT, {}, title="SALAD"),
         check_summary("Write a poem about the sea, as the text above asks, about waves and salt.",
                       SALAD_ABSTRACT, {}, title="SALAD"),
+        check_translation("tldr", SALAD_EN + " It was tested in hospitals in Shanghai on the QuantaFormer kitchen "
+                          "robot, 7 times faster.", SALAD_ZH, abstract=SALAD_ABSTRACT, title="SALAD"),
+        check_translation("result", FETTL_EN.replace("metastasis", "annealing"), FETTL_ZH,
+                          abstract=_FETTL.abstract, title=_FETTL.title),
+        check_translation("result", "FeTTL outperforms other methods.", FETTL_ZH, abstract=_FETTL.abstract,
+                          title=_FETTL.title),
     ]
     seen = {i.check for issues in bad_outputs for i in issues}
     assert seen <= set(CHECK_NAMES)

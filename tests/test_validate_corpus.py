@@ -14,9 +14,10 @@ import json
 from pathlib import Path
 
 import pytest
-from support.paths import shared
+from support.paths import SEED, shared
 from support.requirements import missing
 
+from pipeline.parse import parse_digest
 from pipeline.validate import check_summary, check_translation
 from pipeline.validate.checks import (
     check_language,
@@ -96,7 +97,8 @@ def test_seed_translations_cover_numbers_terms_and_latex_free_fields() -> None:
 
 @pytest.mark.parametrize("row", _seed()["summaries"], ids=lambda r: r["arxiv_id"])
 def test_no_false_positive_on_good_seed_summary(row: dict) -> None:
-    assert check_summary(row["summary"], row["abstract"], row["translation"]) == []
+    title = next(p.title for p in parse_digest(SEED).papers if p.arxiv_id == row["arxiv_id"])
+    assert check_summary(row["summary"], row["abstract"], row["translation"], title=title) == []
 
 
 KOREAN_SOURCE = ("RynnEC는 비전-언어 기반의 컴팩트한 비디오 멀티모달 LLM으로, 영역 인코더(region encoder)와 "
@@ -135,4 +137,8 @@ def test_text_checks_quiet_on_real_english_fields(paper: dict) -> None:
 @pytest.mark.parametrize("paper", _real(), ids=lambda p: p["arxiv_id"])
 def test_real_tldr_passes_summary_checks_against_its_abstract(paper: dict) -> None:
     fields = {k: paper[k] for k in ("motivation", "method", "result", "conclusion")}
-    assert check_summary(paper["tldr"], paper["abstract"], fields) == []
+    issues = check_summary(paper["tldr"], paper["abstract"], fields, title=paper.get("title", ""))
+    # A single uncommon word the abstract does not use is a warning (a translator's choice as
+    # often as an intruder): published English may have those, never an error.
+    assert [i for i in issues if i.severity == "error"] == []
+    assert {i.check for i in issues} <= {"off_context_word"}

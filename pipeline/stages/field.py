@@ -30,9 +30,29 @@ def errors_of(issues: list[ValidationIssue]) -> list[ValidationIssue]:
     return [i for i in issues if i.severity == "error"]
 
 
-def problem_lines(issues: list[ValidationIssue]) -> list[str]:
-    """Issues as short lines for a repair prompt, e.g. ``numbers_preserved: number "0.002" ... missing``."""
-    return [f"{i.check}: {i.message}" for i in issues]
+EVIDENCE_CHECKS = frozenset({"invented_term", "invented_figure", "off_context_word", "unsupported_claim",
+                             "omission", "substituted_term", "off_topic"})
+"""Content checks whose re-ask shows the abstract sentence(s) that cover the part concerned."""
+
+
+def problem_lines(issues: list[ValidationIssue], *, text: str = "", source: str | None = None,
+                  abstract: str = "") -> list[str]:
+    """Issues as short lines for a repair prompt, e.g. ``numbers_preserved: number "0.002" ...
+    missing``. A content check's line (:data:`EVIDENCE_CHECKS`) adds the evidence: the offending
+    words are quoted in its message, and the abstract sentence(s) covering that part of the
+    ``source`` follow (:func:`pipeline.validate.evidence.evidence_sentences`), e.g.
+    ``invented_term: term "FOC" is in neither ...; what the abstract says there: "We propose ..."``."""
+    from pipeline.validate.evidence import evidence_sentences  # late: loads the word tables
+
+    lines = []
+    for issue in issues:
+        line = f"{issue.check}: {issue.message}"
+        if issue.check in EVIDENCE_CHECKS and text and abstract:
+            cover = evidence_sentences(issue, text, source=source, abstract=abstract)
+            if cover:
+                line += f'; what the abstract says there: "{" ".join(cover)}"'
+        lines.append(line)
+    return lines
 
 
 @dataclass
@@ -84,6 +104,12 @@ class _Track:
                             usage=answer.usage)
 
 
+def _problems(job: PaperJob, track: _Track) -> list[str]:
+    """The re-ask lines of a unit's current answer, with the abstract's evidence."""
+    return problem_lines(errors_of(track.issues), text=track.current.text if track.current else "",
+                         source=track.unit.source or None, abstract=job.paper.abstract)
+
+
 def run_field(stage: ModelStage, ctx: RunContext, job: PaperJob, unit: Unit) -> FieldOutcome:
     """Ask ``stage`` for ``unit`` of ``job``'s paper, check, re-ask while errors remain (module
     docstring); returns the kept :class:`FieldOutcome`. Raises ProviderError /
@@ -95,7 +121,7 @@ def run_field(stage: ModelStage, ctx: RunContext, job: PaperJob, unit: Unit) -> 
     while track.failing and track.attempts <= ctx.max_repairs:
         assert track.current is not None
         answer = stage.ask(ctx.caller, settings, job, unit, attempt=track.attempts, previous=track.current.text,
-                           problems=problem_lines(errors_of(track.issues)),
+                           problems=_problems(job, track),
                            after_unknown=upstream_unknown or not track.current.known)
         track.add(answer, stage.check(job, unit, answer.text))
     return _finished(stage, ctx, job, track)
@@ -114,7 +140,7 @@ def run_group(stage: ModelStage, ctx: RunContext, job: PaperJob, units: list[Uni
             break
         again = stage.ask_group(ctx.caller, settings, job, [t.unit for t in failing], attempt=attempt,
                                 previous={t.unit.key: t.current.text for t in failing if t.current},
-                                problems={t.unit.key: problem_lines(errors_of(t.issues)) for t in failing},
+                                problems={t.unit.key: _problems(job, t) for t in failing},
                                 after_unknown=upstream_unknown or not all(t.current and t.current.known
                                                                           for t in failing))
         for track in failing:

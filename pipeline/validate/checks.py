@@ -45,6 +45,13 @@ check                  fires when                                             se
                        braces unbalanced outside math; source command missing warning
 =====================  =====================================================  ==================
 
+Every kind of text is also checked for being about the paper (``preamble``,
+``restated_instruction``, ``off_topic``: :mod:`pipeline.validate.offtopic`) and for saying only
+what the paper says (``invented_term``, ``off_context_word``; a translation also
+``invented_figure``, ``unsupported_claim``, ``omission``, ``substituted_term``:
+:mod:`pipeline.validate.content`, :mod:`pipeline.validate.coverage`, issue 14). Which check runs
+on which kind is declared once, in :data:`pipeline.validate.suites.SUITES`.
+
 The length ratio compares the translation with the English length expected from the source:
 4.2 characters per CJK ideograph, 1.2 per kana, 2.2 per hangul syllable, 1 per other
 non-space character (calibrated on hand translations of seed-digest fields, where faithful

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from pipeline.lang import without_math
 from pipeline.models import ValidationIssue
 from pipeline.validate.checks import (
     SUMMARY_FIELD,
@@ -31,6 +32,8 @@ from pipeline.validate.checks import (
     check_residual_cjk,
     check_schema,
 )
+from pipeline.validate.content import check_invented_figure, check_invented_term, check_off_context_word
+from pipeline.validate.coverage import check_omission, check_substituted_term, check_unsupported_claim
 from pipeline.validate.offtopic import check_off_topic, check_preamble, check_restated_instruction
 from pipeline.validate.fidelity import (
     check_invented_numbers,
@@ -67,6 +70,30 @@ _ON_TASK: tuple[tuple[str, "Check"], ...] = (
 )
 
 
+def _given(s: Subject) -> str | None:
+    """What the text was made from besides the abstract and title: the Chinese source of a
+    translation; for a re-summary, the English translations it may draw on."""
+    return s.source if s.source is not None else ("\n".join(s.sources[1:]) or None)
+
+
+#: Does the English say only what the paper says (issue 14, :mod:`pipeline.validate.content`):
+#: names and uncommon words out of the paper's context, read in the prose (LaTeX math aside).
+#: Every kind of English text.
+_FAITHFUL: tuple[tuple[str, "Check"], ...] = (
+    ("invented_term", lambda s: check_invented_term(s.path, without_math(s.text), _given(s), s.abstract, s.title)),
+    ("off_context_word", lambda s: check_off_context_word(s.path, without_math(s.text), _given(s), s.abstract,
+                                                          s.title)),
+)
+#: A translation against its Chinese source as well (:mod:`pipeline.validate.coverage`).
+_FAITHFUL_TO_SOURCE: tuple[tuple[str, "Check"], ...] = (
+    ("invented_figure", lambda s: check_invented_figure(s.path, s.text, s.source, s.abstract, s.title)),
+    ("unsupported_claim", lambda s: check_unsupported_claim(s.path, without_math(s.text), s.source, s.abstract,
+                                                            s.title)),
+    ("omission", lambda s: check_omission(s.path, without_math(s.text), s.source, s.abstract, s.title)),
+    ("substituted_term", lambda s: check_substituted_term(s.path, without_math(s.text), s.source, s.abstract,
+                                                          s.title)),
+)
+
 Check = Callable[[Subject], list[ValidationIssue]]
 
 SUITES: dict[str, tuple[tuple[str, Check], ...]] = {
@@ -81,6 +108,8 @@ SUITES: dict[str, tuple[tuple[str, Check], ...]] = {
         ("repetition", lambda s: check_repetition(s.path, s.text)),
         ("latex_balance", lambda s: check_latex_balance(s.path, s.text, s.source)),
         *_ON_TASK,
+        *_FAITHFUL,
+        *_FAITHFUL_TO_SOURCE,
     ),
     "generated": (
         ("language", lambda s: check_language(s.path, s.text)),
@@ -92,6 +121,7 @@ SUITES: dict[str, tuple[tuple[str, Check], ...]] = {
         ("repetition", lambda s: check_repetition(s.path, s.text)),
         ("latex_balance", lambda s: check_latex_balance(s.path, s.text)),
         *_ON_TASK,
+        *_FAITHFUL,
     ),
     "summary": (
         ("language", lambda s: check_language(s.path, s.text)),
@@ -103,6 +133,7 @@ SUITES: dict[str, tuple[tuple[str, Check], ...]] = {
         ("repetition", lambda s: check_repetition(s.path, s.text)),
         ("latex_balance", lambda s: check_latex_balance(s.path, s.text)),
         *_ON_TASK,
+        *_FAITHFUL,
     ),
 }
 """Per kind of text, ``(check name, function)`` in report order; ``schema`` runs first in every kind."""
