@@ -1,13 +1,15 @@
 """Benchmarks of the pipeline, printed as a table.
 
     .venv/bin/python bench/run_bench.py                 # parse + fake-provider cold/warm runs
-    .venv/bin/python bench/run_bench.py --local 5       # plus the embedded models on 5 papers
+    .venv/bin/python bench/run_bench.py --local 5       # plus the embedded models on 5 papers, both layouts
 
 Figures: parse time of the sample and the largest real digest; rendering the publication files
 (English data file, feed.xml, report.html) of the sample; pipeline overhead per paper with a
 zero-latency fake provider (cold, i.e. every call executed, and warm, all cache hits; the
 ``overhead:`` rows measure run_digest alone, best of ``--repeat``, warm also in a fresh process); and with
-``--local N`` the embedded models' wall time per paper and generation tokens/s.
+``--local N`` the embedded models' wall time per paper and generation tokens/s, once with one
+instance of each model on 2 threads and once with 2 instances of 1 thread each
+(``providers.local.settings.instances``).
 
 The ``openai provider`` rows run the ``openai`` provider against the loopback test server
 (``tests/support/fake_openai_server.py``, 200 ms per reply) at concurrency 16, once answering like
@@ -215,35 +217,49 @@ def bench_openai(rows: list[tuple[str, str, str]], latency: float = 0.2, concurr
                      ", ".join(f"{k} {v}" for k, v in list(s.failures_per_check.items())[:4])))
 
 
-def bench_local(rows: list[tuple[str, str, str]], n: int) -> None:
+LOCAL_LAYOUTS = (("1 instance x 2 threads", ["providers.local.settings.instances=1",
+                                                "providers.local.settings.n_threads=2"]),
+                 ("2 instances x 1 thread", ["providers.local.settings.instances=2",
+                                                "providers.local.settings.n_threads=1"]))
+"""The two ways of spending 2 cores on the embedded models that ``--local`` compares."""
+
+
+def bench_local(rows: list[tuple[str, str, str]], n: int, overrides: list[str], label: str) -> None:
+    """The embedded models on the first ``n`` papers, cold (a fresh cache), with ``overrides``."""
     with tempfile.TemporaryDirectory() as tmp:
         options = RunOptions(config=REPO / "config.yaml", provider="local", out_dir=Path(tmp) / "out",
-                             cache_dir=Path(tmp) / "cache", limit=n)
+                             cache_dir=Path(tmp) / "cache", limit=n, overrides=overrides)
         seconds, result = _time(lambda: execute_run(SEED, options))
         s = result.summary
-        rows.append((f"local models, cold, {n} papers", f"{s.model_calls} calls, {s.completion_tokens} gen tokens",
+        rows.append((f"local models, {label}, cold, {n} papers",
+                     f"{s.model_calls} calls, {s.completion_tokens} gen tokens",
                      f"{seconds:.1f} s, {seconds / max(1, s.papers):.1f} s/paper, "
                      f"{s.completion_tokens / seconds:.1f} gen tok/s overall"))
-        rows.append(("local models, statuses", str(s.status_counts), str(s.failures_per_check)))
+        rows.append((f"local models, {label}, statuses", str(s.status_counts),
+                     ", ".join(f"{k} {v}" for k, v in list(s.failures_per_check.items())[:5])))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--local", type=int, default=0, help="also run the embedded models on N papers")
     parser.add_argument("--no-openai", action="store_true", help="skip the openai-provider rows (~11 s)")
+    parser.add_argument("--local-only", action="store_true", help="with --local: only the embedded-model rows")
     parser.add_argument("--repeat", type=int, default=3, help="overhead rows: best of N runs")
     args = parser.parse_args()
     rows: list[tuple[str, str, str]] = []
-    bench_parse(rows)
-    bench_fake(rows)
-    bench_overhead(rows, args.repeat)
-    if not args.no_openai:
+    if not (args.local and args.local_only):
+        bench_parse(rows)
+        bench_fake(rows)
+        bench_overhead(rows, args.repeat)
+    if not args.no_openai and not (args.local and args.local_only):
         bench_openai(rows)
         bench_openai(rows, failing=True)
-    if args.local:
-        bench_local(rows, args.local)
+    for label, overrides in LOCAL_LAYOUTS if args.local else ():
+        bench_local(rows, args.local, overrides, label)
     widths = [max(len(r[i]) for r in rows + [("benchmark", "size", "result")]) for i in range(3)]
     line = "  ".join("{:<%d}" % w for w in widths)
+    load = os.getloadavg()
+    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (2-core machine)")
     print(line.format("benchmark", "size", "result"))
     print(line.format(*("-" * w for w in widths)))
     for row in rows:

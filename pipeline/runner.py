@@ -201,7 +201,8 @@ def run_context(loaded: LoadedConfig, provider: Provider, cache: CacheStore, eve
     caller = ModelCaller(provider, cache, events, policy, force_stages, planner=planner)
     stages = model_stages()
     settings = {stage.name: StageSettings.resolve(loaded, stage.name) for stage in stages}
-    ctx = RunContext(caller, stages, settings, config.validation.max_repairs, uuid.uuid4().hex[:12])
+    ctx = RunContext(caller, stages, settings, config.validation.max_repairs, uuid.uuid4().hex[:12],
+                     fill_failed=config.validation.fill_failed_from_abstract)
     models = {name: s.model for name, s in settings.items()}
     return ctx, Accounting(config.prices, models, config.budget)
 

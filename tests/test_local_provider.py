@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import re
+import threading
 import sys
 import types
 from pathlib import Path
@@ -24,12 +25,12 @@ require_module("llama_cpp")
 
 from pipeline.errors import ConfigError, ModelNotAvailableError, ProviderError  # noqa: E402
 from pipeline.llm.base import ChatMessage, LLMRequest, create_provider  # noqa: E402
+from pipeline.llm.cjk_mask import writes_cjk  # noqa: E402
 from pipeline.llm.local import (  # noqa: E402
     GEMMA_NAME,
     INSTALL_HINT,
     SMOLLM2_NAME,
     LocalProvider,
-    _writes_cjk,
 )
 from pipeline.prompts import load_prompt  # noqa: E402
 
@@ -169,13 +170,13 @@ def _no_hashing(path: Path) -> str:
     ("中", True), ("，", True), ("の", True), ("한", True), ("（", True),
     ("hello", False), ("é", False), ("—", False), ("°C", False), ("≤", False),
 ])
-def test_writes_cjk(text: str, expected: bool) -> None:
-    assert _writes_cjk(text.encode()) is expected
+def testwrites_cjk(text: str, expected: bool) -> None:
+    assert writes_cjk(text.encode()) is expected
 
 
 def test_writes_cjk_byte_pieces() -> None:
-    assert _writes_cjk(b"\xe4") and _writes_cjk(b" \xe4\xb8")  # byte-fallback / partial BPE pieces
-    assert not _writes_cjk(b"\xb8\xad")  # continuation bytes alone cannot start a character
+    assert writes_cjk(b"\xe4") and writes_cjk(b" \xe4\xb8")  # byte-fallback / partial BPE pieces
+    assert not writes_cjk(b"\xb8\xad")  # continuation bytes alone cannot start a character
 
 
 # -- slow: the real models -------------------------------------------------------------------
@@ -282,3 +283,46 @@ def test_loading_the_models_prints_nothing_on_stderr(repo: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "loaded"
     assert done.stderr == ""  # llama.cpp's warnings go to the debug log, not to the user's terminal
+
+
+# -- model instances: a call goes to a free one, preferring the one that served its paper --------
+
+def _instances(n: int) -> list:
+    from pipeline.llm.local import _LoadedModel
+
+    return [_LoadedModel(llm=None, lock=threading.Lock(), path=Path(f"m{i}.gguf"), n_ctx=2048) for i in range(n)]
+
+
+def test_a_call_goes_to_the_instance_that_last_served_its_paper_when_free() -> None:
+    from pipeline.llm.local import _give_back, _take
+
+    a, b = _instances(2)
+    _give_back(_take([a, b], "p1"), "p1")  # a served p1
+    first = _take([a, b], "p2")
+    assert first is a  # nothing served p2: the first free one
+    assert _take([a, b], "p1") is b  # a is busy: the other one
+    _give_back(first, "p2")
+    _give_back(b, "p1")
+    assert _take([a, b], "p1") is b and _take([a, b], "p2") is a  # each back to its own paper
+
+
+def test_a_call_waits_while_every_instance_is_busy_and_gets_the_first_one_freed() -> None:
+    from pipeline.llm.local import _give_back, _take
+
+    a, b = _instances(2)
+    held = [_take([a, b], "p1"), _take([a, b], "p2")]
+    got: list = []
+    waiter = threading.Thread(target=lambda: got.append(_take([a, b], "p3")))
+    waiter.start()
+    waiter.join(timeout=0.2)
+    assert waiter.is_alive() and got == []  # both busy: it waits
+    _give_back(held[1], "p2")
+    waiter.join(timeout=5)
+    assert got == [b]
+
+
+def test_instances_setting_sets_the_papers_processed_at_once() -> None:
+    assert LocalProvider(instances=2, n_threads=1).max_concurrency == 2
+    assert LocalProvider().max_concurrency == 1
+    with pytest.raises(ConfigError):
+        LocalProvider(instances=0)

@@ -260,3 +260,36 @@ def test_a_field_failing_a_content_check_is_reasked_with_the_words_and_the_abstr
     abstract = " ".join(doc.abstract.split())
     assert said and all(" ".join(s.split())[:60] in abstract for s in said), (said, abstract)
     assert doc.validation.status == "repaired" and "FOC" not in (doc.translation.result or "")
+
+
+# --------------------------------------------------------------------------- a failed field written from the abstract
+
+def _echo_method_always_but_generate(request: LLMRequest) -> str:
+    """PAPER's method translation is always the Chinese source echoed; everything else is fine."""
+    if request.tags.get("stage") == "translate":
+        return _echo_method_always(request)
+    return template_responder(request)
+
+
+@pytest.mark.parametrize("fill", [False, True])
+def test_a_field_still_failing_is_written_from_the_abstract_only_when_asked(tmp_path: Path, fill: bool) -> None:
+    config = load_config(write_config(tmp_path, per_field=True, extra={
+        "validation": {"max_repairs": 1, "fill_failed_from_abstract": fill}}))
+    provider = FakeProvider(responder=_echo_method_always_but_generate)
+    result = run_digest(parse_digest(SEED), config, provider, MemoryCacheStore(), out_root=tmp_path / "out",
+                        ids=[PAPER], retry=RetryPolicy(max_attempts=1))
+    doc = _doc(result, PAPER)
+    source = doc.source["method"].text
+    assert doc.validation.rejected["translation.method"] == source  # the failed translation, kept either way
+    generate_calls = _requests(provider, "generate")["method"]
+    if not fill:
+        assert doc.translation.method is None and generate_calls == 0
+        assert doc.validation.status == "failed" and doc.provenance.origins["translation.method"] == "translated"
+        return
+    assert generate_calls == 1
+    assert doc.provenance.origins["translation.method"] == "generated"
+    assert doc.translation.method and doc.translation.method.split(".")[0] in doc.abstract  # from the abstract
+    assert "translation failed validation" in doc.provenance.stages["generate"].notes["method"]
+    assert not [i for i in doc.validation.issues if i.severity == "error"]  # generated text checked, passes
+    assert doc.validation.status == "repaired"
+    assert revalidate(doc) == doc.validation  # validate agrees

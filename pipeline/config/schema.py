@@ -91,6 +91,9 @@ def _override_value(value: Any) -> str:
 
 class ValidationConfig(_Strict):
     max_repairs: int = Field(1, ge=0, le=5)
+    fill_failed_from_abstract: bool = Field(False, description=(
+        "a translated field that still fails after its re-asks is written from the abstract by the "
+        "generate stage (origin generated, validated like any other) instead of being left empty"))
 
 
 class CacheConfig(_Strict):

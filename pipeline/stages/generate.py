@@ -1,7 +1,10 @@
 """Stage ``generate``: an English summary field written from the abstract.
 
 Used for a field whose digest source is ``missing`` or ``source_failed`` (a failure placeholder,
-refusal or unfilled template), so the reader still gets all five fields. The output is checked
+refusal or unfilled template), so the reader still gets all five fields; with
+``validation.fill_failed_from_abstract`` (off by default), also for a field whose translation
+still failed after its re-asks (status ``translation_failed``: the rejected translation stays in
+``validation.rejected``, the field's text and origin become the generated ones). The output is checked
 as generated text (:func:`pipeline.validate.suites.check_generated`: facts and figures only from
 the abstract) and re-asked like any other field; rejected generated text is never kept (the field
 stays None, its errors are listed, and the source warning says so). Origin ``generated``.
@@ -20,7 +23,7 @@ from pipeline.stages.base import FieldOutcome, ModelStage, Unit
 from pipeline.validate.suites import check_generated
 
 if TYPE_CHECKING:
-    from pipeline.stages.job import PaperJob
+    from pipeline.stages.job import PaperJob, RunContext
 
 GENERATED_PREFIX = "generated from the abstract"
 
@@ -35,7 +38,10 @@ FIELD_HINTS: dict[str, str] = {
 
 
 def provenance_note(status: str) -> str:
-    """The ``provenance.stages["generate"].notes[field]`` text of a generated field."""
+    """The ``provenance.stages["generate"].notes[field]`` text of a generated field (``status``:
+    the source field's, or ``translation_failed``)."""
+    if status == "translation_failed":
+        return f"{GENERATED_PREFIX}: the translation failed validation after its re-asks"
     return f"{GENERATED_PREFIX}: source {status}"
 
 
@@ -49,11 +55,18 @@ class Generate(ModelStage):
     optional = True
     description = "a missing or failed summary field written from the abstract"
 
+    def begin(self, ctx: RunContext, job: PaperJob) -> None:
+        if ctx.fill_failed:
+            job.failed_translations = {name for name in SUMMARY_FIELDS if job.source[name].status == "ok"
+                                       and job.texts.get(name) is None and f"translation.{name}" in job.rejected}
+
     def units(self, job: PaperJob) -> list[Unit]:
         if not job.paper.abstract.strip():
             return []
         return [Unit(name, f"translation.{name}", status=job.source[name].status)
-                for name in SUMMARY_FIELDS if job.source[name].status != "ok"]
+                for name in SUMMARY_FIELDS if job.source[name].status != "ok"] + \
+            [Unit(name, f"translation.{name}", status="translation_failed")
+             for name in SUMMARY_FIELDS if name in job.failed_translations]
 
     def variables_for(self, job: PaperJob, unit: Unit, segment: str) -> dict[str, Any]:
         return {"field": unit.key, "field_label": FIELD_TITLES.get(unit.key, unit.key),

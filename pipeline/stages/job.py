@@ -35,6 +35,9 @@ class RunContext:
     settings: dict[str, StageSettings]
     max_repairs: int
     run_id: str
+    fill_failed: bool = False
+    """``validation.fill_failed_from_abstract``: the generate stage also writes the fields whose
+    translation failed."""
 
     def provenance(self, stage_name: str) -> StageProvenance:
         """A stage's provenance before any call: provider, model, prompt name and hash."""
@@ -61,6 +64,9 @@ class PaperJob:
     rejected: dict[str, str] = field(default_factory=dict)
     provenance: dict[str, StageProvenance] = field(default_factory=dict)
     unknown: bool = False
+    failed_translations: set[str] = field(default_factory=set)
+    """Fields whose translation was rejected, for the generate stage to write from the abstract
+    (only with ``validation.fill_failed_from_abstract``)."""
 
     @classmethod
     def start(cls, paper: Paper) -> PaperJob:

@@ -55,12 +55,29 @@ def _has_cjk(source: str | None) -> bool:
     return bool(source) and any("\u4e00" <= c <= "\u9fff" for c in source)
 
 
+_COMPOUND = re.compile(r"\b[A-Za-z]+(?:-[A-Za-z]+)+\b")
+
+
+def _compounds(text: str) -> list[tuple[str, list[str]]]:
+    """Hyphenated compounds of ``text``, closed up and lower case, with their parts:
+    ``"multi-modal"`` -> ``("multimodal", ["multi", "modal"])``."""
+    return [(m.group().replace("-", "").lower(), m.group().lower().split("-")) for m in _COMPOUND.finditer(text)]
+
+
+def _rendered_roots(text: str) -> set[str]:
+    """Roots of the English words of ``text``, and of its hyphenated compounds closed up
+    ("multi-modal" renders 多模态 as "multimodal" does)."""
+    return {r for w in words(text) for r in _roots(w)} | {r for joined, _ in _compounds(text) for r in _roots(joined)}
+
+
 def unsupported_words(text: str, source: str, evidence: Support) -> list[str]:
     """Distinct content words of ``text`` (in order) that ``evidence`` (abstract, title, source's
-    Latin words) does not support and no gloss of ``source`` accounts for; number words and
-    the words of name-like terms left out."""
+    Latin words) does not support and no gloss of ``source`` accounts for; number words, the
+    words of name-like terms, and the parts of a hyphenated compound that is supported closed up
+    ("multi-modal" where the abstract has "multimodal") left out."""
     glossed = source_roots(source)
     names = {w for term in english_terms(text) for w in words(term.text)}
+    names |= {part for joined, parts in _compounds(text) if supported(joined, evidence) for part in parts}
     return [w for w in dict.fromkeys(content_words(text))
             if not word_info(w).number and w not in names and not supported(w, evidence)
             and not _roots(w) & glossed]
@@ -71,7 +88,7 @@ def uncovered_units(text: str, source: str) -> tuple[list[str], int]:
     words the source has). A word counts as rendered when a gloss of it, or of one of its
     characters, shares a root with an English word (CC-CEDICT lacks many technical compounds:
     "后处理" is rendered by "post-processing" through 处理 "processing")."""
-    rendered = {r for w in words(text) for r in _roots(w)}
+    rendered = _rendered_roots(text)
     units = source_units(source)
     return [unit for unit, roots in units
             if not roots & rendered and not any(glosses(c) & rendered for c in unit)], len(units)
@@ -150,7 +167,7 @@ def dropped_key_terms(text: str, source: str, abstract: str | None,
     to one of the paper's own terms (an abstract or title word rarer than
     :data:`KEY_TERM_MAX_ZIPF`) and that no English word of ``text`` renders."""
     keys = _key_roots(abstract, title)
-    rendered = {r for w in words(text) for r in _roots(w)}
+    rendered = _rendered_roots(text)
     dropped = []
     for unit, roots in source_units(source):
         shared = sorted(roots & keys.keys())
