@@ -28,14 +28,14 @@ from pydantic import BaseModel, Field
 from pipeline.app import RunOptions, load_run_config
 from pipeline.config import LoadedConfig
 from pipeline.days import DayInput, select_days
-from pipeline.errors import ConfigError, InputError
+from pipeline.errors import ConfigError, InputError, PipelineError
 from pipeline.events import Event, EventLog
 from pipeline.output.files import write_json_atomic
 from pipeline.output.lock import output_lock
 from pipeline.output.writer import output_dir
 from pipeline.parse import parse_digest
 from pipeline.reuse import ReuseIndex
-from pipeline.runner import run_digest
+from pipeline.runner import run_digest, select_papers
 from pipeline.session import Session, open_session
 from pipeline.summary import file_sha256, prompt_ids
 
@@ -61,17 +61,23 @@ class DayReport(BaseModel):
     completion_tokens: int = 0
     cost: float | None = None
     status_counts: dict[str, int] = Field(default_factory=dict)
+    parse_warnings: int = 0
+    records_skipped: int = 0
+    first_warning: str | None = None
     wall_seconds: float = 0.0
 
 
 class BackfillResult(BaseModel):
-    """A backfill: every day's report, the files left out, the totals, the exit code."""
+    """A backfill: every day's report, the files left out, the totals, the exit code, and
+    ``stopped``: why it stopped before its last day (Ctrl-C, a full disk...), else None; a day
+    not reached then has the outcome ``not_started``."""
 
     started_at: str
     days: list[DayReport]
     skipped_files: list[str]
     totals: dict[str, Any]
     exit_code: int
+    stopped: str | None = None
 
 
 @dataclass
@@ -98,18 +104,25 @@ def execute_backfill(arguments: list[str | Path], options: RunOptions,
         raise ConfigError("--ids", ["--ids selects papers of one digest; with several, use --limit N (per day)"])
     selection = select_days(arguments)
     loaded = load_run_config(options)
+    _refuse_shared_output(selection.days, loaded.out_root())
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     with open_session(loaded, no_cache=options.no_cache) as session:
         session.provider()
         reuse = ReuseIndex(loaded.out_root()) if options.reuse else None
         backfill = _Backfill(loaded, options, session, reuse, listener)
         if listener is not None:
-            listener(Event("run_started", "backfill", "", detail=str(sum(expected_papers(d.path) for d in selection.days))))
+            expected = sum(expected_papers(d.path, options.limit) for d in selection.days)
+            listener(Event("run_started", "backfill", "", detail=str(expected)))
         try:
             for index, day in enumerate(selection.days):
                 if listener is not None:
                     listener(Event("day_started", "run", "", detail=f"{index + 1}/{len(selection.days)} {day.path.name}"))
                 backfill.reports.append(_run_day(backfill, day))
+        except (KeyboardInterrupt, PipelineError, OSError) as exc:  # the whole backfill stops: say how far it got
+            why = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else str(exc)
+            reports = backfill.reports + _not_finished(selection.days[len(backfill.reports):], why)
+            _write_result(loaded, _result(started, reports, selection.skipped, len(backfill.paper_ids), why))
+            raise
         finally:
             if reuse is not None:
                 reuse.close()
@@ -118,16 +131,46 @@ def execute_backfill(arguments: list[str | Path], options: RunOptions,
     return result
 
 
-def expected_papers(path: Path) -> int:
+def _refuse_shared_output(days: list[DayInput], out_root: Path) -> None:
+    """Raise InputError when two digests would write the same output folder (the same file name
+    in two folders): the second would overwrite the first's outputs."""
+    seen: dict[Path, Path] = {}
+    for day in days:
+        folder = output_dir(out_root, day.path)
+        if folder in seen:
+            raise InputError(day.path, f"writes the same output folder {folder} as {seen[folder]}; "
+                                       "run them separately with different --out folders")
+        seen[folder] = day.path
+
+
+def _not_finished(days: list[DayInput], why: str) -> list[DayReport]:
+    """Reports for the day a stopped backfill was in (``stopped``) and those it never reached."""
+    return [DayReport(digest=str(day.path), day=_iso(day), out_dir="", exit_code=130 if i == 0 else 0,
+                      outcome="stopped" if i == 0 else "not_started", error=why if i == 0 else None)
+            for i, day in enumerate(days)]
+
+
+def _write_result(loaded: LoadedConfig, result: BackfillResult) -> None:
+    """Write ``backfill.json`` of a stopped backfill if the disk allows (the original error is
+    what the user sees)."""
+    try:
+        write_json_atomic(loaded.out_root() / SUMMARY_NAME, result.model_dump(mode="json"))
+    except OSError:
+        pass
+
+
+def expected_papers(path: Path, limit: int | None = None) -> int:
     """A quick count of a digest's papers for the progress display (records of a JSONL file,
-    paper headings of a Markdown digest); 0 when it cannot be read."""
+    paper headings of a Markdown digest; at most ``limit``); 0 when it cannot be read."""
     try:
         data = path.read_bytes()
     except OSError:
         return 0
     if path.suffix == ".jsonl":
-        return sum(1 for line in data.splitlines() if line.strip().startswith(b"{"))
-    return data.count(b"\n### [") + data.startswith(b"### [")
+        count = sum(1 for line in data.splitlines() if line.strip().startswith(b"{"))
+    else:
+        count = data.count(b"\n### [") + data.startswith(b"### [")
+    return count if limit is None else min(count, limit)
 
 
 def _run_day(backfill: _Backfill, day: DayInput) -> DayReport:
@@ -137,9 +180,9 @@ def _run_day(backfill: _Backfill, day: DayInput) -> DayReport:
     except InputError as exc:  # not a digest, cut off, unreadable: this day only
         return DayReport(digest=str(day.path), day=_iso(day), out_dir="", outcome="error", exit_code=2,
                          error=str(exc))
-    backfill.paper_ids.update(p.arxiv_id for p in digest.papers)
+    backfill.paper_ids.update(p.arxiv_id for p in select_papers(digest, None, backfill.options.limit))
     out_dir = output_dir(out_root, digest.path)
-    previous = _unchanged(out_dir, day.path, loaded)
+    previous = _unchanged(out_dir, day.path, loaded, reuse=backfill.reuse is not None)
     if previous is not None:  # this run spent nothing on it: only its papers and statuses are counted
         idle = {k: 0 for k in ("reused", "model_calls", "cache_hits", "prompt_tokens", "completion_tokens")}
         return _report(day, out_dir, previous | idle | {"cost": 0.0}, "unchanged", 0.0)
@@ -152,9 +195,10 @@ def _run_day(backfill: _Backfill, day: DayInput) -> DayReport:
                    statuses={d.validation.status for d in result.documents})
 
 
-def _unchanged(out_dir: Path, path: Path, loaded: LoadedConfig) -> dict[str, Any] | None:
+def _unchanged(out_dir: Path, path: Path, loaded: LoadedConfig, *, reuse: bool = True) -> dict[str, Any] | None:
     """The last run's summary of a day that need not run again: complete (nothing skipped, no
-    paper failed on the provider), made from the same file bytes, config and prompts."""
+    paper failed on the provider), made from the same file bytes, config and prompts, and (when
+    ``reuse`` is off: ``--no-reuse``) with no paper carried from another day."""
     from pipeline.rerun import read_object  # late: rerun imports the runner
 
     run_json = out_dir / "run.json"
@@ -168,7 +212,8 @@ def _unchanged(out_dir: Path, path: Path, loaded: LoadedConfig) -> dict[str, Any
         "provider" not in summary.get("failures_per_check", {}) and not summary.get("not_selected")
     same = (summary.get("input_sha256") == file_sha256(path) and summary.get("config_hash") == loaded.config.digest()
             and summary.get("prompts") == prompt_ids(loaded))
-    return summary if complete and same else None
+    own = reuse or not summary.get("reused")
+    return summary if complete and same and own else None
 
 
 def _report(day: DayInput, out_dir: Path, summary: dict[str, Any], outcome: str, wall: float,
@@ -177,8 +222,11 @@ def _report(day: DayInput, out_dir: Path, summary: dict[str, Any], outcome: str,
     failed = bool((statuses or set(k for k, n in counts.items() if n)) & {"failed", "skipped"})
     problems = summary.get("records_skipped") or summary.get("outputs_unreadable")
     keys = ("papers", "reused", "model_calls", "cache_hits", "prompt_tokens", "completion_tokens", "cost")
+    warnings = summary.get("warnings") or []
     return DayReport(digest=str(day.path), day=_iso(day), out_dir=str(out_dir), outcome=outcome,
                      exit_code=1 if failed or problems else 0, status_counts=dict(counts),
+                     parse_warnings=summary.get("parse_warnings", 0), records_skipped=summary.get("records_skipped", 0),
+                     first_warning=warnings[0] if warnings else None,
                      distinct_papers=summary.get("distinct_papers", summary.get("papers", 0)),
                      wall_seconds=wall if outcome == "done" else 0.0,
                      **{k: summary.get(k) for k in keys if summary.get(k) is not None or k == "cost"})
@@ -188,13 +236,15 @@ def _iso(day: DayInput) -> str | None:
     return day.day.isoformat() if day.day else None
 
 
-def _result(started: str, reports: list[DayReport], skipped: list[str], distinct: int) -> BackfillResult:
+def _result(started: str, reports: list[DayReport], skipped: list[str], distinct: int,
+            stopped: str | None = None) -> BackfillResult:
     totals: dict[str, Any] = {"days": len(reports), "unchanged": sum(r.outcome == "unchanged" for r in reports),
-                              "errors": sum(r.outcome == "error" for r in reports)}
+                              "errors": sum(r.outcome == "error" for r in reports),
+                              "not_finished": sum(r.outcome in ("stopped", "not_started") for r in reports)}
     for key in ("papers", "reused", "model_calls", "cache_hits", "prompt_tokens", "completion_tokens"):
         totals[key] = sum(getattr(r, key) for r in reports)
     totals["distinct_papers"] = distinct
-    costs = [r.cost for r in reports if r.outcome != "error"]
+    costs = [r.cost for r in reports if r.outcome not in ("error", "stopped", "not_started")]
     totals["cost"] = None if any(c is None for c in costs) else round(sum(costs), 9)
     statuses: dict[str, int] = {}
     for report in reports:
@@ -202,4 +252,4 @@ def _result(started: str, reports: list[DayReport], skipped: list[str], distinct
             statuses[status] = statuses.get(status, 0) + n
     totals["status_counts"] = statuses
     return BackfillResult(started_at=started, days=reports, skipped_files=skipped, totals=totals,
-                          exit_code=max((r.exit_code for r in reports), default=0))
+                          exit_code=max((r.exit_code for r in reports), default=0), stopped=stopped)

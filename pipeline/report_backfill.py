@@ -53,6 +53,7 @@ def _count(counts: dict, event: Event) -> bool:
         counts[key] += 1
     elif event.kind == "run_started" and event.stage == "backfill":
         counts["total"] = int(event.detail or 0)
+        return False  # shown with the first day
     elif event.kind == "day_started":
         counts["days"] = event.detail
     else:
@@ -80,6 +81,14 @@ def print_backfill(console: Console, result) -> None:
     for day in result.days:
         if day.error:
             console.print(f"error: {day.error}", markup=False, highlight=False, soft_wrap=True)
+        if day.parse_warnings or day.records_skipped:
+            first = f"; first: {day.first_warning}" if day.first_warning else ""
+            console.print(f"{day.day or day.digest}: {day.parse_warnings} parse warning(s), {day.records_skipped} "
+                          f"record(s) could not be read as a paper (all in {day.out_dir}/run.json){first}",
+                          markup=False, highlight=False, soft_wrap=True)
+    if result.stopped:
+        console.print(f"stopped: {result.stopped}; run again to resume (finished papers are written and cached)",
+                      markup=False, highlight=False, soft_wrap=True)
 
 
 def _statuses(counts: dict[str, int]) -> str:

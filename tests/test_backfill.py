@@ -142,3 +142,60 @@ def test_a_backfill_killed_mid_way_resumes_where_it_stopped(tmp_path: Path) -> N
     days = json.loads(resumed.stdout)["days"]
     assert days[0]["outcome"] == "unchanged" and all(d["papers"] == n for d, n in zip(days, (8, 8, 6)))
     assert sum(d["model_calls"] for d in days) < 28  # what was done before the kill came from the cache
+
+
+def test_two_digests_with_the_same_file_name_are_refused_before_any_call(tmp_path: Path) -> None:
+    first = write_days(tmp_path / "a", {"2026-06-16": (0, 2)})[0]
+    second = write_days(tmp_path / "b", {"2026-06-16": (2, 4)})[0]
+    result = run_cli("run", first, second, *fake_options(tmp_path))
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and str(second) in lines[0] and "same output folder" in lines[0], result.output
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.json"))
+
+
+def test_limit_counts_only_the_selected_papers(tmp_path: Path) -> None:
+    files = write_days(tmp_path / "data", DAYS)
+    backfill = json.loads(run_cli("run", *files, *fake_options(tmp_path), "--json", "--limit", "2").stdout)
+    totals = backfill["totals"]
+    assert (totals["papers"], totals["distinct_papers"]) == (6, 6)  # papers 0-1, 4-5, 8-9
+    assert [d["distinct_papers"] for d in backfill["days"]] == [2, 2, 2]
+
+
+def test_no_reuse_redoes_a_day_whose_last_run_reused_papers(tmp_path: Path) -> None:
+    files = write_days(tmp_path / "data", DAYS)
+    assert run_cli("run", *files, *fake_options(tmp_path)).exit_code == 0
+    again = json.loads(run_cli("run", *files, *fake_options(tmp_path), "--json", "--no-reuse").stdout)
+    assert [d["outcome"] for d in again["days"]] == ["unchanged", "done", "done"]  # day 1 reused nothing
+    assert [d["reused"] for d in again["days"]] == [0, 0, 0]
+    assert _json(_day(tmp_path, "2026-06-17") / "run.json")["reused"] == 0
+
+
+def test_a_days_unreadable_records_are_named_on_the_console(tmp_path: Path) -> None:
+    files = write_days(tmp_path / "data", {"2026-06-16": (0, 2), "2026-06-17": (2, 4)})
+    with files[1].open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"title": "a record with no id", "AI": {}}) + "\n")
+    result = run_cli("run", *files, *fake_options(tmp_path))
+    assert result.exit_code == 1, result.output
+    line = next(line for line in result.output.splitlines() if "could not be read as a paper" in line)
+    assert line.startswith("2026-06-17: ") and "1 record(s)" in line and "run.json" in line
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
+def test_ctrl_c_writes_the_backfill_summary_of_what_was_done(tmp_path: Path) -> None:
+    files = write_days(tmp_path / "data", DAYS)
+    command = [sys.executable, "-m", "pipeline.cli", "run", *map(str, files), "--config", str(CONFIG),
+               "--provider", "fake", "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"),
+               "--set", "providers.fake.settings.latency=0.3", "--concurrency", "1"]
+    slow = subprocess.Popen(command, cwd=REPO, env={**os.environ, "OMP_WAIT_POLICY": "passive"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list((_day(tmp_path, "2026-06-17") / "papers").glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    slow.send_signal(signal.SIGINT)
+    _, stderr = slow.communicate(timeout=60)
+    assert slow.returncode == 130, stderr
+    backfill = _json(tmp_path / "out" / "backfill.json")
+    assert [d["outcome"] for d in backfill["days"]] == ["done", "stopped", "not_started"]
+    assert backfill["stopped"] == "interrupted (Ctrl-C)" and backfill["totals"]["not_finished"] == 2
+    assert backfill["days"][0]["papers"] == 8 and "Traceback" not in stderr
