@@ -9,7 +9,8 @@ numbers per day are kept for the summary.
 
 A day that cannot be read (not a digest, cut off, unreadable) is reported with its file and line
 and the other days go on. A day whose file, config and prompts are unchanged since its last
-complete run is skipped (``unchanged``): a warm re-run of a backfill costs a file hash per day.
+complete run, with every paper file still there, is skipped (``unchanged``): a warm re-run of a
+backfill costs a file hash and a file check a paper per day.
 A killed or interrupted backfill resumes where it stopped: finished papers are written as they
 finish and every model reply is cached. The result (:class:`BackfillResult`) is written to
 ``<out_root>/backfill.json``; the exit code is the worst of the days'.
@@ -32,7 +33,7 @@ from pipeline.errors import ConfigError, InputError, PipelineError
 from pipeline.events import Event, EventLog
 from pipeline.output.files import write_json_atomic
 from pipeline.output.lock import output_lock
-from pipeline.output.writer import output_dir
+from pipeline.output.writer import output_dir, paper_path
 from pipeline.parse import parse_digest
 from pipeline.reuse import ReuseIndex
 from pipeline.runner import run_digest, select_papers
@@ -183,6 +184,8 @@ def _run_day(backfill: _Backfill, day: DayInput) -> DayReport:
     backfill.paper_ids.update(p.arxiv_id for p in select_papers(digest, None, backfill.options.limit))
     out_dir = output_dir(out_root, digest.path)
     previous = _unchanged(out_dir, day.path, loaded, reuse=backfill.reuse is not None)
+    if previous is not None and not all(paper_path(out_dir, p.arxiv_id).is_file() for p in digest.papers):
+        previous = None  # a paper file was deleted since: run the day (the cache makes it cheap)
     if previous is not None:  # this run spent nothing on it: only its papers and statuses are counted
         idle = {k: 0 for k in ("reused", "model_calls", "cache_hits", "prompt_tokens", "completion_tokens")}
         return _report(day, out_dir, previous | idle | {"cost": 0.0}, "unchanged", 0.0)

@@ -213,6 +213,10 @@ def print_validate_report(console: Console, report) -> None:
         why = f" ({', '.join(errors)})" if errors else ""
         console.print(f"changed: {paper.arxiv_id} {paper.before.status} -> {paper.after.status}{why}",
                       markup=False, highlight=False, soft_wrap=True)
+    for path in report.missing:
+        console.print(f"error: {path}: missing, though digest.json lists the paper as processed "
+                      "(its entry was checked instead); run the day again to rewrite it",
+                      markup=False, highlight=False, soft_wrap=True)
     if report.dry_run:
         console.print("dry run: nothing rewritten", markup=False)
     else:

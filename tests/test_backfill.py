@@ -199,3 +199,16 @@ def test_ctrl_c_writes_the_backfill_summary_of_what_was_done(tmp_path: Path) -> 
     assert [d["outcome"] for d in backfill["days"]] == ["done", "stopped", "not_started"]
     assert backfill["stopped"] == "interrupted (Ctrl-C)" and backfill["totals"]["not_finished"] == 2
     assert backfill["days"][0]["papers"] == 8 and "Traceback" not in stderr
+
+
+def test_a_deleted_paper_file_makes_its_day_run_again(tmp_path: Path) -> None:
+    files = write_days(tmp_path / "data", DAYS)
+    assert run_cli("run", *files, *fake_options(tmp_path)).exit_code == 0
+    lost = _day(tmp_path, "2026-06-17") / "papers" / "2601.16394.json"
+    lost.unlink()
+    report = run_cli("validate", tmp_path / "out")
+    assert report.exit_code == 1 and f"error: {lost}: missing" in report.output.replace("\n", ""), report.output
+    again = json.loads(run_cli("run", *files, *fake_options(tmp_path), "--json").stdout)
+    assert [d["outcome"] for d in again["days"]] == ["unchanged", "done", "unchanged"]
+    assert lost.is_file() and again["totals"]["model_calls"] == 0  # from the cache and the reuse index
+    assert run_cli("validate", tmp_path / "out").exit_code == 0

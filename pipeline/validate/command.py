@@ -28,10 +28,12 @@ from pipeline.errors import InputError
 from pipeline.models import PaperDocument, Validation
 from pipeline.output.files import write_json_atomic
 from pipeline.output.lock import output_lock
+from pipeline.output.writer import paper_path
 from pipeline.validate.legacy import upgrade_document
 from pipeline.validate.document import (
     STATUSES,
     failures_per_check,
+    not_selected,
     revalidate,
     status_counts,
     summary_counts,
@@ -68,6 +70,8 @@ class OutputFolder:
     whole: bool = True  # every paper file of the folder is being re-checked
     aggregates: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)  # name -> new JSON
     aggregates_changed: list[str] = field(default_factory=list)
+    missing: list[Path] = field(default_factory=list)
+    """Paper files that ``digest.json`` lists as processed but that are not there (deleted)."""
 
 
 @dataclass
@@ -103,8 +107,13 @@ class ValidateReport:
         return sorted(names)
 
     @property
+    def missing(self) -> list[Path]:
+        """Paper files a folder's ``digest.json`` lists as processed that are not there."""
+        return [m for o in self.outputs for m in o.missing]
+
+    @property
     def exit_code(self) -> int:
-        return 1 if any(p.after.status == "failed" for p in self.papers) else 0
+        return 1 if any(p.after.status == "failed" for p in self.papers) or self.missing else 0
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain JSON data (``validate --json``)."""
@@ -123,6 +132,7 @@ class ValidateReport:
                         for p in self.changed],
             "failed": [p.arxiv_id for p in self.papers if p.after.status == "failed"],
             "rewritten": [str(p) for p in self.rewritten],
+            "missing": [str(p) for p in self.missing],
             "exit_code": self.exit_code,
         }
 
@@ -257,6 +267,9 @@ def _digest_entries(out: OutputFolder, where: Path, digest_json: dict[str, Any]
             raise InputError(where, f"papers[{n}] is not a paper document")
         raw, document = load_document(where, entry)
         paper = by_id.get(document.arxiv_id)
+        if paper is None and out.whole and out.folder is not None and not not_selected(document.validation) \
+                and document.validation.skip_reason != "stopped" and not paper_path(out.folder, document.arxiv_id).is_file():
+            out.missing.append(paper_path(out.folder, document.arxiv_id))
         validation = paper.after if paper is not None else (
             revalidate(document) if out.whole else document.validation)
         new_entries.append(paper.updated_raw() if paper is not None
