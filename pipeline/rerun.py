@@ -23,6 +23,11 @@ nothing written): a rerun updates a finished run's outputs, and a one-paper ``di
 pass for a whole day. Run ``digest-pipeline run DIGEST --ids ID`` to start a folder with one paper.
 Everything (config, digest, paper id, the previous outputs) is read and checked before the first
 model call.
+
+A paper the previous run reused from an earlier day (``provenance.reused_from``) was translated
+from that day's Chinese text, so the cache holds nothing for this day's: a rerun of it, from any
+model stage, translates this day's own text (the calls are counted), and ``run.json``'s ``reused``
+count drops by one.
 """
 
 from __future__ import annotations
@@ -194,6 +199,7 @@ def rerun_update(plan: RerunPlan, document: PaperDocument, events: EventLog, sta
     summary = {**old, **to_jsonable_python(content_fields(documents, plan.loaded.config.prices)),
                "model_calls": _int(old, "model_calls") + executed, "cache_hits": _int(old, "cache_hits") + hits,
                "retries": _int(old, "retries") + retried,
+               "reused": sum(d.provenance.reused_from is not None for d in documents),
                "reruns": [*(old.get("reruns") or []), record]}
     return documents, summary
 

@@ -212,3 +212,17 @@ def test_a_deleted_paper_file_makes_its_day_run_again(tmp_path: Path) -> None:
     assert [d["outcome"] for d in again["days"]] == ["unchanged", "done", "unchanged"]
     assert lost.is_file() and again["totals"]["model_calls"] == 0  # from the cache and the reuse index
     assert run_cli("validate", tmp_path / "out").exit_code == 0
+
+
+def test_rerun_of_a_reused_paper_translates_the_days_own_text_and_counts_it(tmp_path: Path) -> None:
+    files = write_days(tmp_path / "data", DAYS)
+    assert run_cli("run", *files[:2], *fake_options(tmp_path)).exit_code == 0
+    day2 = _day(tmp_path, "2026-06-17")
+    assert _json(day2 / "run.json")["reused"] == 4
+    result = run_cli("rerun", "2601.16394", "--digest", files[1], *fake_options(tmp_path),
+                     "--from-stage", "resummarize")
+    assert result.exit_code == 0, result.output
+    paper = _json(day2 / "papers" / "2601.16394.json")
+    assert paper["provenance"].get("reused_from") is None and paper["provenance"]["usage"]["calls"] == 2
+    assert "（重述）" in json.dumps(paper["source"], ensure_ascii=False)  # this day's own text
+    assert _json(day2 / "run.json")["reused"] == 3
