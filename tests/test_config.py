@@ -104,7 +104,10 @@ def test_a_bad_value_names_the_environment_variable_or_set_that_gave_it(repo: Pa
     with pytest.raises(ConfigError) as raised:
         load_config(repo / "config.yaml", env={"DIGEST_PIPELINE_SET": "run.concurrency=0"})
     assert raised.value.problems == ["run.concurrency: Input should be greater than or equal to 1 "
-                                     "(set by DIGEST_PIPELINE_SET)"]
+                                     "(set by DIGEST_PIPELINE_SET run.concurrency=0)"]
     with pytest.raises(ConfigError) as raised:
         load_config(repo / "config.yaml", ["run.timeout=-1"])
-    assert raised.value.problems[0].endswith("(set by --set)")
+    assert raised.value.problems[0].endswith("(set by --set run.timeout=-1)")
+    with pytest.raises(ConfigError) as raised:
+        load_config(None, ["run.concurrency=abc"], env={})
+    assert str(raised.value).startswith("config: ") and "(set by --set run.concurrency=abc)" in str(raised.value)

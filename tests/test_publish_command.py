@@ -221,5 +221,5 @@ def test_feed_days_from_set_and_config(outputs, data_branch: Path, tmp_path: Pat
     assert load_publish_config(None, env={}).feed_days == 3
     config.unlink()
     assert load_publish_config(None, env={}) == PublishConfig(feed_days=7)
-    with pytest.raises(ConfigError, match=r"publish.colour: Extra inputs are not permitted \(set by --set\)"):
+    with pytest.raises(ConfigError, match=r"publish.colour: Extra inputs are not permitted \(set by --set publish.colour=red\)"):
         load_publish_config(None, ["publish.colour=red"], env={})

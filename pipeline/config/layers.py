@@ -82,8 +82,9 @@ def _unshared(node: Any) -> Any:
 
 
 def with_origin(problem: str, origins: Mapping[str, str]) -> str:
-    """``problem`` ("key.path: message") naming the override layer that set that key, if one
-    did: an environment variable or ``--set``, rather than the file the message is filed under."""
+    """``problem`` ("key.path: message") naming the override that set that key, if one did: the
+    environment variable or ``--set`` and the ``KEY=VALUE`` given (``origins``: key -> that text),
+    rather than the file the message is filed under."""
     key = problem.partition(":")[0].strip()
     label = next((origins[k] for k in sorted(origins, key=len, reverse=True)
                   if key == k or key.startswith(f"{k}.")), None)

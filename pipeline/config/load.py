@@ -54,20 +54,21 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None, *,
         raw, found = apply_overrides(raw, texts, label)
         problems += found
         for text in texts:
-            origins[text.partition("=")[0].strip()] = label
+            origins[text.partition("=")[0].strip()] = f"{label} {text.strip()}"
     base_dir = Path.cwd()
     loader = _PromptLoader(base_dir)
     config, found = _build(raw)
     plain = set(found)  # as a variant would report them, to not repeat them per variant
     problems += [with_origin(problem, origins) for problem in found]
+    where = str(path) if path else "config"  # not "packaged defaults": those are never the problem
     if config is None:
-        raise ConfigError(source, problems)
+        raise ConfigError(where, problems)
     found, prompts = _check(config, loader)
     problems += found
     loaded = LoadedConfig(config=config, path=source, base_dir=base_dir, prompts=prompts)
     problems += _load_variants(loaded, raw, loader, extra_variants or {}, known=set(problems) | plain)
     if problems:
-        raise ConfigError(source, list(dict.fromkeys(problems)))
+        raise ConfigError(where, list(dict.fromkeys(problems)))
     return loaded
 
 
