@@ -87,6 +87,13 @@ class ProviderError(PipelineError):
         return f"provider {self.provider}{code}: {self.message}"
 
 
+class RequestTooLargeError(ProviderError):
+    """One request does not fit the model's context window (prompt tokens over ``n_ctx``, or an
+    API's ``context_length_exceeded``). Not retryable, and not the provider's fault: the stage
+    keeps its best answer so far (a re-ask) or that paper fails (a first answer), and the run
+    goes on with the other papers."""
+
+
 class RetryExhaustedError(ProviderError):
     """A transient provider error persisted through every retry. Carries the attempt count."""
 

@@ -7,7 +7,8 @@ Tests assert on them, e.g. "the re-run executed only ``resummarize``": every mod
 ``run_started`` carries the number of selected papers in ``detail``; ``planned`` is a request plan
 mode recorded instead of sending it (:mod:`pipeline.plan`); ``reused`` a paper taken from an
 earlier day (:mod:`pipeline.reuse`, ``detail``: that day's output folder); ``day_started`` a day of
-a multi-day run (``detail``: ``<n>/<days> <file>``).
+a multi-day run (``detail``: ``<n>/<days> <file>``); ``reask_too_large`` a re-ask whose prompt did
+not fit the model's context window (the field keeps its best answer; ``detail``: the error).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 EventKind = Literal["run_started", "executed", "cache_hit", "retried", "reasked", "repaired", "paper_done",
-                   "paper_failed", "planned", "reused", "day_started"]
+                   "paper_failed", "planned", "reused", "day_started", "reask_too_large"]
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,12 @@ an :data:`AggregateUpdate`: :func:`whole_day` for a run (every paper of the dige
 in-place update (:mod:`pipeline.rerun`).
 
 A provider error that is not transient (bad key, unknown model) stops the run at once
-(:class:`pipeline.errors.ProviderError`, exit 2); transient errors that outlast the retries
-fail only that paper, which is still written with status ``failed``; after
-:data:`OUTAGE_PAPERS` such papers in a row no new paper starts (the rest are ``skipped``).
+(:class:`pipeline.errors.ProviderError`, exit 2; the aggregates describe the papers finished, the
+rest ``skipped``, ``stopped``); transient errors that outlast the retries fail only that paper,
+which is still written with status ``failed``; after :data:`OUTAGE_PAPERS` such papers in a row
+no new paper starts (the rest are ``skipped``). A first answer whose prompt does not fit the
+model (:class:`pipeline.errors.RequestTooLargeError`) fails only that paper; a re-ask that does
+not fit ends that field's re-asks (its best answer is kept).
 Ctrl-C starts no new paper either; those in progress finish and are written.
 
 Every document is priced (:mod:`pipeline.cost`): tokens spent and served from the cache per stage,
@@ -35,7 +38,7 @@ from pipeline.cache import CacheStore
 from pipeline.config import LoadedConfig
 from pipeline.cost import Accounting, price_document
 from pipeline.documents import digest_entries, failed_document, skipped_document
-from pipeline.errors import CacheError, InputError, RetryExhaustedError
+from pipeline.errors import CacheError, InputError, ProviderError, RequestTooLargeError, RetryExhaustedError
 from pipeline.events import Event, EventLog
 from pipeline.llm.base import Provider
 from pipeline.llm.retry import RetryPolicy
@@ -152,7 +155,8 @@ def run_digest(digest: Digest, loaded: LoadedConfig, provider: Provider, cache: 
     try:
         events.emit(Event("run_started", "run", "", detail=str(len(papers))))
         _run_papers(papers, work, workers)
-    except (KeyboardInterrupt, CacheError, OSError) as exc:  # Ctrl-C, a full disk: keep what finished
+    except (KeyboardInterrupt, CacheError, OSError, ProviderError) as exc:  # Ctrl-C, a full disk, a bad key:
+        # the aggregates describe what finished
         if write_on_stop:
             _write_stopped(update, FinishedRun(digest, loaded, ctx, accounting, _stopped(papers, results, ctx, exc),
                                                out_dir, _selection(ids, limit), started, time.perf_counter() - clock))
@@ -282,12 +286,12 @@ def paper_document(paper: Paper, ctx: RunContext, accounting: Accounting,
         return skipped
     try:
         document = process_paper(paper, ctx)
-    except RetryExhaustedError as exc:  # transient trouble that outlasted retries: this paper fails
+    except (RetryExhaustedError, RequestTooLargeError) as exc:  # outlasted retries / too long: this paper fails
         document = _with_spend(failed_document(paper, ctx.run_id, "provider", str(exc)), ctx,
                                accounting.executed_for(paper.arxiv_id))
         ctx.caller.events.emit(Event("paper_failed", "run", paper.arxiv_id, detail=str(exc)))
-        if health is not None:
-            health.record(str(exc))
+        if health is not None:  # a request too long for the model says nothing about an outage
+            health.record(None if isinstance(exc, RequestTooLargeError) else str(exc))
     else:
         if health is not None:
             health.record(None)

@@ -140,6 +140,17 @@ def test_other_400_in_json_mode_is_not_swallowed() -> None:
     assert provider.json_mode_supported is True
 
 
+def test_a_prompt_over_the_context_length_is_a_request_too_large_error() -> None:
+    from pipeline.errors import RequestTooLargeError
+
+    message = "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens."
+    with FakeOpenAIServer(faults=[Fault.http_error(400, message, error_type="invalid_request_error")]) as server:
+        error = error_of(provider_for(server), chat())
+    assert isinstance(error, RequestTooLargeError) and not error.retryable and error.status_code == 400
+    with FakeOpenAIServer(faults=[Fault.http_error(400, "messages must not be empty")]) as server:
+        assert not isinstance(error_of(provider_for(server), chat()), RequestTooLargeError)
+
+
 # -- fault mapping -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("fault", "status", "retry_after"), [

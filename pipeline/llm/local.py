@@ -58,7 +58,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # before any llama_cpp impo
 
 from pydantic import Field, StrictBool, StrictInt  # noqa: E402
 
-from pipeline.errors import ModelNotAvailableError, ProviderError  # noqa: E402
+from pipeline.errors import ModelNotAvailableError, ProviderError, RequestTooLargeError  # noqa: E402
 
 from pipeline.llm.base import (  # noqa: E402
     Capabilities,
@@ -376,7 +376,7 @@ def _response(raw: dict[str, Any], request: LLMRequest) -> LLMResponse:
 def _context_error(request: LLMRequest, loaded: _LoadedModel, exc: ValueError) -> ProviderError:
     """A clear, non-retryable ProviderError for llama_cpp's ValueErrors (mostly context overflow)."""
     if "exceed context window" in str(exc):
-        return ProviderError(PROVIDER_NAME, f"prompt for model {request.model} does not fit its context window "
+        return RequestTooLargeError(PROVIDER_NAME, f"prompt for model {request.model} does not fit its context window "
                              f"({exc}); shorten the input (e.g. split: sentences) or raise providers.local.settings.n_ctx")
     return ProviderError(PROVIDER_NAME, f"llama.cpp rejected the request for model {request.model}: {exc}")
 

@@ -19,6 +19,18 @@ def mentions_response_format(exc: openai.APIStatusError) -> bool:
     return exc.param == "response_format" or "response_format" in f"{exc.message} {exc.body}"
 
 
+_TOO_LONG = ("context_length_exceeded", "maximum context length", "context window", "exceed_context_size",
+             "too many tokens", "prompt is too long")
+
+
+def too_long(exc: openai.APIStatusError) -> bool:
+    """True when a 400/413 reply says the request does not fit the model's context: OpenAI's
+    ``code: context_length_exceeded`` ("This model's maximum context length is ..."), vLLM's
+    "maximum context length", llama.cpp server's ``exceed_context_size_error``."""
+    text = f"{getattr(exc, 'code', '') or ''} {exc.message} {exc.body}".lower()
+    return any(marker in text for marker in _TOO_LONG)
+
+
 def server_message(exc: openai.APIStatusError) -> str:
     """The server's own error text (OpenAI ``error.message``, else the raw body), shortened."""
     body = exc.body

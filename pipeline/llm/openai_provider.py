@@ -51,7 +51,7 @@ from typing import Any
 import openai
 from openai import AsyncOpenAI
 
-from pipeline.errors import ConfigError, ProviderError
+from pipeline.errors import ConfigError, ProviderError, RequestTooLargeError
 from pydantic import Field
 
 from pipeline.llm.base import (
@@ -71,6 +71,7 @@ from pipeline.llm.openai_errors import (
     mentions_response_format,
     retry_after_seconds,
     server_message,
+    too_long,
 )
 from pipeline.llm.ratelimit import RateLimiter, estimate_tokens
 from pipeline.llm.urls import is_loopback_url, redact_http_logs, redact_url, redact_urls
@@ -347,6 +348,8 @@ class OpenAIProvider(Provider):
         retryable = status in RETRYABLE_STATUS or status >= 500
         retry_after = retry_after_seconds(exc.response.headers) if retryable else None
         message = self._status_message(status, detail, request)
+        if status in (400, 413) and too_long(exc):
+            return RequestTooLargeError(PROVIDER_NAME, message, status_code=status)
         return ProviderError(PROVIDER_NAME, message, status_code=status, retryable=retryable,
                              retry_after=retry_after)
 

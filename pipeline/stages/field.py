@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pipeline.errors import RequestTooLargeError
 from pipeline.events import Event
 from pipeline.models import Usage, ValidationIssue
 from pipeline.stages.base import Answer, FieldOutcome, ModelStage, Unit
@@ -35,24 +36,61 @@ EVIDENCE_CHECKS = frozenset({"invented_term", "invented_figure", "off_context_wo
 """Content checks whose re-ask shows the abstract sentence(s) that cover the part concerned."""
 
 
+MAX_PROBLEM_LINES = 6
+"""At most this many checks are listed in one re-ask: a looping answer can fail one check dozens
+of times (a count run "1, 2, ... 52": 52 ``invented_figure`` issues), and a re-ask must still fit
+a small model's context window."""
+
+
 def problem_lines(issues: list[ValidationIssue], *, text: str = "", source: str | None = None,
                   abstract: str = "") -> list[str]:
-    """Issues as short lines for a repair prompt, e.g. ``numbers_preserved: number "0.002" ...
-    missing``. A content check's line (:data:`EVIDENCE_CHECKS`) adds the evidence: the offending
-    words are quoted in its message, and the abstract sentence(s) covering that part of the
-    ``source`` follow (:func:`pipeline.validate.evidence.evidence_sentences`), e.g.
-    ``invented_term: term "FOC" is in neither ...; what the abstract says there: "We propose ..."``."""
+    """Issues as short lines for a repair prompt, one line per check (at most
+    :data:`MAX_PROBLEM_LINES`), e.g. ``numbers_preserved: number "0.002" ... missing``; when a
+    check failed several times, its first message and the words the others quote
+    (``(also "FOC", "Shanghai")``). A content
+    check's line (:data:`EVIDENCE_CHECKS`) adds the evidence: the offending words are quoted in
+    its message, and the abstract sentence(s) covering that part of the ``source`` follow
+    (:func:`pipeline.validate.evidence.evidence_sentences`), each abstract sentence quoted once
+    per re-ask, e.g. ``invented_term: term "FOC" is in neither ...; what the abstract says there:
+    "We propose ..."``."""
     from pipeline.validate.evidence import evidence_sentences  # late: loads the word tables
 
-    lines = []
+    by_check: dict[str, list[ValidationIssue]] = {}
     for issue in issues:
-        line = f"{issue.check}: {issue.message}"
-        if issue.check in EVIDENCE_CHECKS and text and abstract:
-            cover = evidence_sentences(issue, text, source=source, abstract=abstract)
+        by_check.setdefault(issue.check, []).append(issue)
+    lines, quoted = [], set()
+    for check, same in list(by_check.items())[:MAX_PROBLEM_LINES]:
+        issue = same[0]
+        line = f"{check}: {issue.message}" + _more_like_it(same[1:])
+        if check in EVIDENCE_CHECKS and text and abstract:
+            cover = [c for c in evidence_sentences(issue, text, source=source, abstract=abstract) if c not in quoted]
+            quoted.update(cover)
             if cover:
                 line += f'; what the abstract says there: "{" ".join(cover)}"'
         lines.append(line)
+    if len(by_check) > MAX_PROBLEM_LINES:
+        lines.append(f"... and {len(by_check) - MAX_PROBLEM_LINES} more check(s) failed")
     return lines
+
+
+MAX_MORE_QUOTED = 8
+"""At most this many further offending words of one check are quoted on its line."""
+
+
+def _more_like_it(more: list[ValidationIssue]) -> str:
+    """`` (also "FOC", "Shanghai")`` for the further issues of one check: the words they quote,
+    the first :data:`MAX_MORE_QUOTED`, then how many more; `` (and N more like it)`` when they
+    quote nothing; empty for none."""
+    from pipeline.validate.evidence import quoted_words
+
+    if not more:
+        return ""
+    words = list(dict.fromkeys(w for issue in more for w in quoted_words(issue)))
+    if not words:
+        return f" (and {len(more)} more like it)"
+    shown = ", ".join(f'"{w}"' for w in words[:MAX_MORE_QUOTED])
+    rest = f" and {len(words) - MAX_MORE_QUOTED} more" if len(words) > MAX_MORE_QUOTED else ""
+    return f" (also {shown}{rest})"
 
 
 @dataclass
@@ -120,9 +158,13 @@ def run_field(stage: ModelStage, ctx: RunContext, job: PaperJob, unit: Unit) -> 
     track = _Track(stage, unit, first, stage.check(job, unit, first.text))
     while track.failing and track.attempts <= ctx.max_repairs:
         assert track.current is not None
-        answer = stage.ask(ctx.caller, settings, job, unit, attempt=track.attempts, previous=track.current.text,
-                           problems=_problems(job, track),
-                           after_unknown=upstream_unknown or not track.current.known)
+        try:
+            answer = stage.ask(ctx.caller, settings, job, unit, attempt=track.attempts, previous=track.current.text,
+                               problems=_problems(job, track),
+                               after_unknown=upstream_unknown or not track.current.known)
+        except RequestTooLargeError as exc:  # the re-ask does not fit the model: keep the best answer
+            _too_large(ctx, stage, job, unit, exc)
+            break
         track.add(answer, stage.check(job, unit, answer.text))
     return _finished(stage, ctx, job, track)
 
@@ -138,14 +180,23 @@ def run_group(stage: ModelStage, ctx: RunContext, job: PaperJob, units: list[Uni
         failing = [t for t in tracks if t.failing]
         if not failing:
             break
-        again = stage.ask_group(ctx.caller, settings, job, [t.unit for t in failing], attempt=attempt,
-                                previous={t.unit.key: t.current.text for t in failing if t.current},
-                                problems={t.unit.key: _problems(job, t) for t in failing},
-                                after_unknown=upstream_unknown or not all(t.current and t.current.known
-                                                                          for t in failing))
+        try:
+            again = stage.ask_group(ctx.caller, settings, job, [t.unit for t in failing], attempt=attempt,
+                                    previous={t.unit.key: t.current.text for t in failing if t.current},
+                                    problems={t.unit.key: _problems(job, t) for t in failing},
+                                    after_unknown=upstream_unknown or not all(t.current and t.current.known
+                                                                              for t in failing))
+        except RequestTooLargeError as exc:  # the re-ask does not fit the model: keep the best answers
+            _too_large(ctx, stage, job, failing[0].unit, exc)
+            break
         for track in failing:
             track.add(again[track.unit.key], stage.check(job, track.unit, again[track.unit.key].text))
     return [_finished(stage, ctx, job, track) for track in tracks]
+
+
+def _too_large(ctx: RunContext, stage: ModelStage, job: PaperJob, unit: Unit, exc: RequestTooLargeError) -> None:
+    """Report a re-ask that did not fit the model's context window (the loop then stops)."""
+    ctx.caller.events.emit(Event("reask_too_large", stage.name, job.paper.arxiv_id, unit.key, detail=str(exc)))
 
 
 def _finished(stage: ModelStage, ctx: RunContext, job: PaperJob, track: _Track) -> FieldOutcome:
