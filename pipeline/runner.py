@@ -9,8 +9,8 @@ an :data:`AggregateUpdate`: :func:`whole_day` for a run (every paper of the dige
 in-place update (:mod:`pipeline.rerun`).
 
 A provider error that is not transient (bad key, unknown model) stops the run at once
-(:class:`pipeline.errors.ProviderError`, exit 2; the aggregates describe the papers finished, the
-rest ``skipped``, ``stopped``); transient errors that outlast the retries fail only that paper,
+(:class:`pipeline.errors.ProviderError`, exit 2; if any paper finished, the aggregates describe
+them, the rest ``skipped``, ``stopped``; if none did, no aggregate is written); transient errors that outlast the retries fail only that paper,
 which is still written with status ``failed``; after :data:`OUTAGE_PAPERS` such papers in a row
 no new paper starts (the rest are ``skipped``). A first answer whose prompt does not fit the
 model (:class:`pipeline.errors.RequestTooLargeError`) fails only that paper; a re-ask that does
@@ -156,8 +156,9 @@ def run_digest(digest: Digest, loaded: LoadedConfig, provider: Provider, cache: 
         events.emit(Event("run_started", "run", "", detail=str(len(papers))))
         _run_papers(papers, work, workers)
     except (KeyboardInterrupt, CacheError, OSError, ProviderError) as exc:  # Ctrl-C, a full disk, a bad key:
-        # the aggregates describe what finished
-        if write_on_stop:
+        # the aggregates describe what finished (a bad key at the first call finished nothing:
+        # the previous aggregates, if any, stay as they were)
+        if write_on_stop and (results or not isinstance(exc, ProviderError)):
             _write_stopped(update, FinishedRun(digest, loaded, ctx, accounting, _stopped(papers, results, ctx, exc),
                                                out_dir, _selection(ids, limit), started, time.perf_counter() - clock))
         raise

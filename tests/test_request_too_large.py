@@ -5,8 +5,8 @@ Found on the sample with the embedded models: a looping answer ("1, 2, 3, ... 52
 (5,200 tokens for a 2,048-token Gemma), and the context overflow stopped the whole run at paper
 65 of 129 with no ``run.json``. Now a re-ask lists one line per check, quotes each abstract
 sentence once, a re-ask that still does not fit ends that field's re-asks, a first answer that
-does not fit fails only its paper, and a run stopped by a permanent provider error still writes
-aggregates that account for every paper.
+does not fit fails only its paper, and a run stopped mid-run by a permanent provider error still writes
+aggregates that account for every paper (one stopped before any paper finished writes none).
 """
 
 from __future__ import annotations
