@@ -212,7 +212,8 @@ def bench_openai(rows: list[tuple[str, str, str]], latency: float = 0.2, concurr
         label = "failing replies" if failing else "passing replies"
         rows.append((f"openai provider, {label}, {latency * 1000:.0f} ms, concurrency {concurrency}",
                      f"{s.papers} papers, {s.model_calls} calls = {s.model_calls / s.papers:.2f}/paper",
-                     f"{seconds:.2f} s = {seconds / ideal:.3f}x ideal {ideal:.2f} s (calls x latency / concurrency)"))
+                     f"wall_seconds {s.wall_seconds:.2f} s = {s.wall_seconds / ideal:.3f}x ideal {ideal:.2f} s "
+                     f"(calls x latency / concurrency); {seconds:.2f} s with config, parse and session"))
         rows.append((f"openai provider, {label}, statuses", str(s.status_counts),
                      ", ".join(f"{k} {v}" for k, v in list(s.failures_per_check.items())[:4])))
 

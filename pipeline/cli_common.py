@@ -4,6 +4,7 @@ handling, and the parsing of arXiv id arguments."""
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import traceback
@@ -28,8 +29,22 @@ class Command(typer.core.TyperCommand):
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Turn daily-arXiv-ai-enhanced digests (Chinese LLM summaries) into validated English JSON.")
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+PIPED_WIDTH = 160
+"""Columns of a table written to a pipe or a file (rich's default there is 80, which cuts the
+summary tables' columns); a terminal's own width, or ``COLUMNS``, wins."""
+
+
+def _width(stream) -> int | None:
+    """None (rich decides) for a terminal or with ``COLUMNS`` set, else :data:`PIPED_WIDTH`."""
+    try:
+        terminal = stream.isatty()
+    except (AttributeError, ValueError):
+        terminal = False
+    return None if terminal or os.environ.get("COLUMNS") else PIPED_WIDTH
+
+
+err = Console(stderr=True, highlight=False, width=_width(sys.stderr))
+out = Console(highlight=False, width=_width(sys.stdout))
 
 DigestArg = Annotated[Path, typer.Argument(metavar="DIGEST", help="the digest: Markdown (.md) or JSONL data file")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="config file, layered over the packaged defaults (its relative paths resolve against its folder) [default: ./config.yaml if there is one, else the packaged defaults alone]")]
