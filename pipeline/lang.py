@@ -111,7 +111,7 @@ def detect_language(text: str) -> LanguageGuess:
     return _detect(text)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)
 def _detect(text: str) -> LanguageGuess:
     """:func:`detect_language` of a non-blank string; memoized (a run asks about each source
     field from the detect stage, the fake provider and several checks)."""
@@ -242,7 +242,7 @@ def _factory() -> DetectorFactory:
     return _FACTORY
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=2048)
 def _langdetect(text: str) -> tuple[str, float]:
     """Top langdetect language as (ISO 639-1 code, probability); ``unknown`` when it gives up."""
     detector = _factory().create()

@@ -79,7 +79,7 @@ def root(word: str) -> str:
     return stem(word)[:ROOT]
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=8192)
 def glosses(word: str) -> frozenset[str]:
     """Roots of the English content words of ``word``'s CC-CEDICT definitions (empty if none)."""
     definition = _lookup(word)
@@ -89,7 +89,7 @@ def glosses(word: str) -> frozenset[str]:
                      if len(w) >= 3 and w not in _GLOSS_STOP)
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=8192)
 def first_gloss(word: str) -> str:
     """The first content word of ``word``'s first CC-CEDICT sense, lower case ("提出" ->
     "raise"); "" when it has none."""
@@ -99,7 +99,7 @@ def first_gloss(word: str) -> str:
                  if len(w) >= 3 and w.islower() and w not in _GLOSS_STOP), "")
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def segment(source: str) -> tuple[str, ...]:
     """Dictionary words of the CJK runs of ``source`` by forward maximum matching; a character
     with no entry is kept as a one-character word."""
@@ -115,7 +115,7 @@ def segment(source: str) -> tuple[str, ...]:
     return tuple(found)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def source_roots(source: str) -> frozenset[str]:
     """Every root the glosses of the source's dictionary words (:func:`segment`) give."""
     roots: set[str] = set()
@@ -134,7 +134,7 @@ def source_glossary(source: str) -> str:
 _NUMERAL_START = frozenset("一二两三四五六七八九十百千万亿零〇")
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def source_units(source: str) -> tuple[tuple[str, frozenset[str]], ...]:
     """The source's content words (function words, words with no gloss and words that start
     with a numeral -- "三维", left to the figures checks -- left out), each with its roots, in

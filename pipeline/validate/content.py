@@ -257,7 +257,7 @@ def content_issues(field: str, text: str | None, *, source: str | None, abstract
     return list(_memo(field, text, source, abstract, title, fewshot))
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=1024)
 def _memo(field: str, text: str, source: str | None, abstract: str | None, title: str | None,
           fewshot: str | None) -> tuple[ValidationIssue, ...]:
     return tuple(issue for check in _CHECKS

@@ -184,7 +184,7 @@ def check_translation(field: str, text: str | None, source: str | None, *, abstr
     return list(_memo_translation(field, text, source, abstract, title))
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=1024)
 def _memo_translation(field: str, text: str | None, source: str | None, abstract: str,
                       title: str) -> tuple[ValidationIssue, ...]:
     return tuple(_check_translation(field, text, source, abstract, title))
@@ -206,7 +206,7 @@ def check_generated(field: str, text: str | None, abstract: str, *, title: str =
     return list(_memo_generated(field, text, abstract, title))
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _memo_generated(field: str, text: str | None, abstract: str, title: str) -> tuple[ValidationIssue, ...]:
     return tuple(_check_generated(field, text, abstract, title))
 
@@ -239,7 +239,7 @@ def check_summary(text: str | None, abstract: str, translation: Mapping[str, str
     return list(_memo_summary(text, abstract, texts, title))
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _memo_summary(text: str | None, abstract: str, texts: tuple[str, ...], title: str) -> tuple[ValidationIssue, ...]:
     return tuple(_check_summary(text, abstract, texts, title))
 

@@ -56,7 +56,7 @@ _STEMMER = snowballstemmer.stemmer("english")
 _STEMMER_LOCK = threading.Lock()  # a Snowball stemmer keeps its word in the object
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def stem(word: str) -> str:
     """Snowball English stem of a lower-case word (cached, thread-safe)."""
     with _STEMMER_LOCK:
@@ -85,7 +85,7 @@ class WordInfo:
     number: bool
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def _forms(word: str) -> tuple[frozenset[str], frozenset[str], bool]:
     """(word and its lemmas, their stems -- and the stem of the word less a negative prefix --,
     every lemma is a noun)."""
@@ -103,7 +103,7 @@ def stems_of(word: str) -> frozenset[str]:
     return _forms(word)[1]
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def word_info(word: str) -> WordInfo:
     """:class:`WordInfo` of a lower-case ASCII word (cached; ~50 µs the first time)."""
     forms, stems, noun_only = _forms(word)
@@ -111,7 +111,7 @@ def word_info(word: str) -> WordInfo:
                     word in NUMBER_WORDS)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def zipf_of(word: str) -> float:
     """Zipf frequency of a lower-case word: the highest over the word and its lemmas."""
     return max(zipf_frequency(form, "en") for form in _forms(word)[0])
@@ -183,7 +183,7 @@ def _build(parts: tuple[str, ...], empty: bool) -> Support:
     return Support(frozenset(found), frozenset(stems), frozenset(tokens), squash(joined), numbers, empty)
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=256)
 def support(source: str | None, abstract: str | None, title: str | None) -> Support:
     """The :class:`Support` of one field's source and its paper's abstract and title (cached;
     the abstract and title part once per paper)."""
