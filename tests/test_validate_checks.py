@@ -527,6 +527,26 @@ def test_repetition_fires_on_a_looping_model(text: str, unit: str) -> None:
     assert errors(check_summary(text, SALAD_ABSTRACT, {}), "repetition")
 
 
+def test_repetition_fires_on_a_sentence_written_twice() -> None:
+    """Found on the sample with validation.fill_failed_from_abstract: SmolLM2 wrote one
+    18-word sentence three times in a field, which no 1-6 word unit catches."""
+    looped = ("The proposed approach builds a multilingual dataset. The multi-language model is a new "
+              "language model that is designed to be able to handle multiple languages. The "
+              "multi-language model is a new language model that is designed to be able to handle "
+              "multiple languages. The multi-language model is a new language")
+    issues = errors(check_generated("method", looped, SALAD_ABSTRACT), "repetition")
+    assert len(issues) == 1 and "written 2 times" in issues[0].message
+    assert errors(check_translation("method", looped, None), "repetition")
+    restated = ("The results show that VLMs still lag behind humans in every language. The dataset is "
+                "public. The results show that VLMs still lag behind humans in every language.")
+    assert errors(check_summary(restated, SALAD_ABSTRACT, {}), "repetition")
+
+
+def test_repetition_quiet_on_a_short_sentence_said_twice() -> None:
+    text = "We release the code. SALAD reaches 90% sparsity on video generation. We release the code."
+    assert by_check(check_translation("result", text, None), "repetition") == []
+
+
 @pytest.mark.parametrize("text", [
     SALAD_EN,
     "Scores of 1, 2, 3 and 4 points; very very small gains; a b a b patterns in the data.",

@@ -83,8 +83,9 @@ def _template_text(request: LLMRequest) -> str:
                          if figures else f"It refers to {', '.join(terms)}.")
         text = " ".join(p for p in parts if p) or "It refers to the source."
         target = int(expected_english_chars(source))
-        while gloss and len(text) < 0.9 * target:
-            text += f" This is about: {gloss}."
+        pads = iter(_PAD_OPENERS)  # each padding sentence opens differently: a loop is a `repetition` error
+        while gloss and len(text) < 0.9 * target and (opener := next(pads, None)):
+            text += f" {opener}: {gloss}."
         limit = TRANSLATION_MAX_CHARS.get(str(variables.get("field") or variables.get("name")),
                                           TRANSLATION_MAX_CHARS_DEFAULT)
         while len(text) > limit and " " in gloss:  # a long source: a shorter gloss, within the field's bounds
@@ -116,6 +117,10 @@ STAGES = {
     "generate": {"model": "fake-model", "prompt": "generate-chat"},
 }
 """Default stage settings: the repo's chat prompts (a config's ``providers.fake.stages`` overrides them)."""
+_PAD_OPENERS = tuple(f"{a} {b}" if b else a for b in ("", "once more", "still", "then")
+                     for a in ("Also", "Again", "Here", "Thus", "So", "Therefore", "Hence", "Besides"))
+"""Openers of the sentences that pad a short gloss to a translation's expected length: function
+words only (nothing for the content checks to read), each sentence different."""
 _MARKER = re.compile(r"(?:^|(?<=[\s；;。，,：:]))[(（]?(\d{1,2})[)）.、](?!\d)")
 _NUMERALS = "一二两三四五六七八九十百千万亿零〇"
 

@@ -199,15 +199,41 @@ def _repeated_run(text: str) -> tuple[str, int] | None:
     return None
 
 
+REPEATED_SENTENCE_WORDS = 6
+"""A sentence of at least this many words written twice in one text is a loop (a model that
+restates "The results show that ..." word for word); shorter ones ("We release the code.") may
+recur in ordinary text."""
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def _repeated_sentence(text: str) -> tuple[str, int] | None:
+    """The first sentence of :data:`REPEATED_SENTENCE_WORDS`+ words that occurs more than once
+    (words compared case-blind, separators ignored), as (the sentence, times); else None."""
+    seen: dict[tuple[str, ...], int] = {}
+    for sentence in _SENTENCE_END.split(text):
+        key = tuple(_WORD.findall(sentence.lower()))
+        if len(key) >= REPEATED_SENTENCE_WORDS:
+            seen[key] = seen.get(key, 0) + 1
+    repeated = next((key for key, times in seen.items() if times > 1), None)
+    return None if repeated is None else (" ".join(repeated), seen[repeated])
+
+
 def check_repetition(field: str, text: str) -> list[ValidationIssue]:
     """``repetition`` (error): the text loops: a word repeated :data:`REPEATED_WORD_RUN`+ times
     in a row (``similarity-as-as-as-as``) or a 2-6 word phrase 3+ times; a unit of numbers or
-    single characters :data:`REPEATED_SHORT_RUN`+ times (``1. 1. 1. 1. 1. 1. 1. 1.``)."""
+    single characters :data:`REPEATED_SHORT_RUN`+ times (``1. 1. 1. 1. 1. 1. 1. 1.``); or a
+    sentence of :data:`REPEATED_SENTENCE_WORDS`+ words written twice (found on the sample:
+    SmolLM2 restating one sentence three times in a field written from the abstract)."""
     found = _repeated_run(text)
-    if found is None:
-        return []
-    unit, times = found
-    return [make_issue(field, "repetition", "error", f'"{unit}" repeated {times} times in a row (the model looped)')]
+    if found is not None:
+        unit, times = found
+        return [make_issue(field, "repetition", "error", f'"{unit}" repeated {times} times in a row (the model looped)')]
+    found = _repeated_sentence(text)
+    if found is not None:
+        sentence, times = found
+        shown = sentence if len(sentence) <= 80 else sentence[:77] + "..."
+        return [make_issue(field, "repetition", "error", f'the sentence "{shown}" is written {times} times (the model looped)')]
+    return []
 
 
 def _may_hold_latex(text: str) -> bool:
