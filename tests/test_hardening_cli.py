@@ -131,13 +131,13 @@ def _quick_start_commands() -> list[str]:
     return [block.strip() for block in section.split("```bash")[1:] for block in [block.split("```")[0]]]
 
 
-def test_readme_quick_start_tries_ten_papers_first_and_says_the_whole_sample_takes_an_hour() -> None:
+def test_readme_quick_start_tries_ten_papers_first_and_says_how_long_the_whole_sample_takes() -> None:
     first, whole, tests = _quick_start_commands()
     assert first.startswith("python3 -m venv .venv && .venv/bin/pip install -e '.[local]' && ")
     assert first.endswith("digest-pipeline run samples/seed-digest.md --limit 10")
     assert whole == ".venv/bin/digest-pipeline run samples/seed-digest.md"
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
-    assert "about an hour" in quick_start and "129 papers" in quick_start
+    assert "about half an hour" in quick_start and "129 papers" in quick_start
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()[-1]
     assert tests == ci                                   # CI runs exactly the README's test command
