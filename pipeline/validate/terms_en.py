@@ -19,7 +19,7 @@ from lemminflect import getAllLemmas
 from wordfreq import zipf_frequency
 
 from pipeline.validate.bilingual import ROOT, source_glossary
-from pipeline.validate.vocab import STOP_WORDS, Support, squash, word_info
+from pipeline.validate.vocab import STOP_WORDS, Support, load_tables, squash, word_info
 
 __all__ = ["EnglishTerm", "english_terms", "term_supported", "CJK_PROPER_NOUNS"]
 
@@ -113,10 +113,11 @@ def _ordinary(word: str) -> bool:
     """A dictionary word (``lemminflect`` knows it), a function word, or a very frequent one
     (Zipf >= :data:`COMMON_INITIAL_ZIPF`): not a name when it starts a sentence. Names such as
     "Shanghai" have no lemma ("Google", a verb too, is missed; a name after it is not)."""
+    load_tables()
     return word in STOP_WORDS or bool(getAllLemmas(word)) or zipf_frequency(word, "en") >= COMMON_INITIAL_ZIPF
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def english_terms(text: str) -> tuple[EnglishTerm, ...]:
     """Candidate names of ``text`` in order; adjacent ones (a space apart, or joined by up to
     two connectors such as "of", "and", "for") form one multi-word term. A lone capital letter
@@ -170,6 +171,7 @@ def _plain_forms(word: str) -> set[str]:
     lower = word.lower().replace("’", "'")
     if lower.endswith("'s"):
         lower = lower[:-2]
+    load_tables()
     forms = {lower, *(lemma for group in getAllLemmas(lower).values() for lemma in group)}
     if lower.endswith("s") and len(lower) > 3:
         forms.add(lower[:-1])
