@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support.cli import fake_options, run_cli
+from support.cli import default_sigint, fake_options, run_cli
 from support.days import write_days
 from support.paths import CONFIG, REPO
 
@@ -188,7 +188,8 @@ def test_ctrl_c_writes_the_backfill_summary_of_what_was_done(tmp_path: Path) -> 
                "--provider", "fake", "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"),
                "--set", "providers.fake.settings.latency=0.3", "--concurrency", "1"]
     slow = subprocess.Popen(command, cwd=REPO, env={**os.environ, "OMP_WAIT_POLICY": "passive"},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
     deadline = time.monotonic() + 60
     while not list((_day(tmp_path, "2026-06-17") / "papers").glob("*.json")) and time.monotonic() < deadline:
         time.sleep(0.1)

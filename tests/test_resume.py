@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.cli import default_sigint
 from support.paths import REPO, SEED
 
 from pipeline.models import PaperDocument
@@ -108,7 +109,8 @@ def test_ctrl_c_stops_starting_papers_then_the_next_run_resumes(tmp_path: Path) 
     env = {**os.environ, "OMP_WAIT_POLICY": "passive"}
     # 0.6 s per call, 2 calls a paper, 2 papers at once: the 30 papers would take about 18 s
     process = subprocess.Popen(_command(config, "--set", "providers.fake.settings.latency=0.6"), cwd=REPO,
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
     try:
         _wait_for_papers(process, papers, 2)
         interrupted = time.monotonic()

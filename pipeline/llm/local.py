@@ -36,8 +36,9 @@ machine with other work running, busy-waiting OpenMP threads slowed Gemma genera
 ~0.5 tokens/s in our measurement (a warning is logged if llama_cpp came first).
 
 Context overflow: a prompt that does not fit in ``n_ctx`` raises a non-retryable
-:class:`ProviderError` (nothing is silently cut from the input; a translation of half a field
-would pass for a whole one). When the prompt fits but ``prompt + max_tokens`` does not,
+:class:`~pipeline.errors.RequestTooLargeError` (nothing is silently cut from the input; a
+translation of half a field would pass for a whole one): a re-ask that does not fit ends that
+field's re-asks, a first answer that does not fit fails its paper, and the run goes on. When the prompt fits but ``prompt + max_tokens`` does not,
 llama.cpp caps generation at the space left and the response says ``finish_reason="length"``.
 """
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,3 +25,11 @@ def fake_options(tmp_path: Path) -> tuple[str | Path, ...]:
     """Options of a run with the repo config and the fake provider, writing its outputs to
     ``tmp_path/out`` and its cache to ``tmp_path/cache``."""
     return ("--config", CONFIG, "--provider", "fake", "--out", tmp_path / "out", "--cache-dir", tmp_path / "cache")
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child process a test interrupts with SIGINT: SIGINT back to its
+    default action, so the child's Python turns it into KeyboardInterrupt even when the suite
+    runs as a background job (a shell starts those with SIGINT ignored, and Python leaves an
+    ignored SIGINT ignored: the child would finish its run and exit 0)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
