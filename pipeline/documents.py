@@ -27,7 +27,7 @@ from pipeline.models import (
 )
 from pipeline.output.writer import paper_path
 from pipeline.stages.detect import detect_fields
-from pipeline.validate.document import NOT_SELECTED
+from pipeline.validate.document import NOT_SELECTED, not_selected
 
 
 def failed_document(paper: Paper, run_id: str, check: str, message: str) -> PaperDocument:
@@ -55,10 +55,20 @@ def digest_entries(digest: Digest, documents: list[PaperDocument], out_dir: Path
     """Every paper of ``digest`` in input order (module docstring). An earlier paper file that
     cannot be read is named in that paper's document and appended to ``problems`` (one line each)."""
     made = {d.arxiv_id: d for d in documents}
+    listed: dict[str, PaperDocument] | None = None  # the previous digest.json, read when needed
     entries = []
     for paper in digest.papers:
         document, problem = (made[paper.arxiv_id], None) if paper.arxiv_id in made else \
             _earlier_document(out_dir, paper)
+        if document is None and problem is None and not paper_path(out_dir, paper.arxiv_id).is_file():
+            listed = _listed_documents(out_dir) if listed is None else listed
+            document = listed.get(paper.arxiv_id)
+            if document is not None and (document.title != paper.title or not_selected(document.validation)
+                                         or document.validation.skip_reason == "stopped"):
+                document = None
+            if document is not None and problems is not None:  # processed before, its file deleted since
+                problems.append(f"{paper_path(out_dir, paper.arxiv_id)}: missing; kept as the previous "
+                                f"digest.json lists it; run with --ids {paper.arxiv_id} to write it again")
         if document is None:
             why = (f"its file from an earlier run is unreadable ({problem})" if problem
                    else f"not selected by this run ({selection})")
@@ -68,6 +78,27 @@ def digest_entries(digest: Digest, documents: list[PaperDocument], out_dir: Path
                 problems.append(f"{paper_path(out_dir, paper.arxiv_id)}: {problem}; listed as not processed")
         entries.append(document)
     return entries
+
+
+def _listed_documents(out_dir: Path) -> dict[str, PaperDocument]:
+    """The papers the previous ``digest.json`` of ``out_dir`` lists, by id ({} when there is none
+    or it cannot be read: then a deleted paper file is listed as not processed)."""
+    import json
+
+    from pipeline.validate.command import load_document  # late: validate imports the run's models
+
+    try:
+        entries = json.loads((out_dir / "digest.json").read_text(encoding="utf-8")).get("papers")
+        found = {}
+        for entry in entries if isinstance(entries, list) else []:
+            try:
+                document = load_document(out_dir / "digest.json", entry)[1]
+            except InputError:
+                continue
+            found[document.arxiv_id] = document
+        return found
+    except (OSError, ValueError, AttributeError):
+        return {}
 
 
 def _earlier_document(out_dir: Path, paper: Paper) -> tuple[PaperDocument | None, str | None]:
