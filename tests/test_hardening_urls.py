@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from support.cli import run_cli
-from support.paths import SEED
+from support.paths import CONFIG, SEED
 from support.eval_config import write_config
 from support.fake_openai_server import Fault, FakeOpenAIServer
 from support.pipeline_responder import pipeline_responder
@@ -101,3 +101,15 @@ def test_http_log_records_lose_their_userinfo(caplog: pytest.LogCaptureFixture) 
         logging.getLogger("test.other").info("kept %s", f"http://u:{SECRET}@h/v1/x")
     assert [r.getMessage() for r in caplog.records] == ["HTTP Request: POST http://h/v1/x",
                                                        f"kept http://u:{SECRET}@h/v1/x"]
+
+
+@pytest.mark.parametrize("url", ["notaurl", "ftp://user:SECRET@host/v1", "http://", "http://[::1"])
+def test_a_malformed_base_url_is_a_config_error_before_any_call(tmp_path: Path, url: str) -> None:
+    """Found by a fresh user: ``--base-url notaurl`` was retried 5 times a paper as if the server
+    were down (17.6 s for 2 papers, exit 1, outputs written)."""
+    result = run_cli("run", SEED, "--config", CONFIG, "--provider", "openai", "--base-url", url,
+                     "--out", tmp_path / "out", "--no-cache", env={"OPENAI_API_KEY": "sk-test"})
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "base_url: must be an http:// or https:// URL with a host" in lines[0]
+    assert "SECRET" not in result.output and not (tmp_path / "out").exists()

@@ -52,7 +52,7 @@ import openai
 from openai import AsyncOpenAI
 
 from pipeline.errors import ConfigError, ProviderError, RequestTooLargeError
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from pipeline.llm.base import (
     Capabilities,
@@ -74,7 +74,7 @@ from pipeline.llm.openai_errors import (
     too_long,
 )
 from pipeline.llm.ratelimit import RateLimiter, estimate_tokens
-from pipeline.llm.urls import is_loopback_url, redact_http_logs, redact_url, redact_urls
+from pipeline.llm.urls import checked_http_url, is_loopback_url, redact_http_logs, redact_url, redact_urls
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,11 @@ class OpenAISettings(ProviderSettings):
     tokens_per_minute: float | None = Field(None, gt=0)
     rate_limit_pause: float = Field(60.0, ge=0, description="longest shared pause after a 429, seconds")
     extra_headers: dict[str, str] | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return checked_http_url(value)  # an http(s) URL with a host: a config error otherwise
 
 
 CAPABILITIES = Capabilities(remote=True, base_url=True, timeout=True, concurrency=True, json_output=True,

@@ -17,6 +17,20 @@ from urllib.parse import urlsplit, urlunsplit
 _USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s]*@")
 
 
+def checked_http_url(value: str) -> str:
+    """``value`` stripped when it is an http(s) URL with a host; ValueError otherwise (for a
+    pydantic validator). Anything else fails every request, which would be retried as if the
+    server were down. The message does not repeat the value: it may carry a credential."""
+    try:
+        parts = urlsplit(value.strip())
+        good = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # "http://[::1": an invalid IPv6 host
+        good = False
+    if not good:
+        raise ValueError("must be an http:// or https:// URL with a host, such as http://127.0.0.1:8000/v1")
+    return value.strip()
+
+
 def is_loopback_url(base_url: str) -> bool:
     """True when ``base_url``'s host is ``localhost`` or a loopback IP (127.0.0.0/8, ::1)."""
     host = urlsplit(base_url).hostname or ""
