@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.cli import run_cli
+from support.paths import SEED
 
 from pipeline.config import apply_overrides, load_config
 from pipeline.errors import ConfigError
@@ -111,3 +113,13 @@ def test_a_bad_value_names_the_environment_variable_or_set_that_gave_it(repo: Pa
     with pytest.raises(ConfigError) as raised:
         load_config(None, ["run.concurrency=abc"], env={})
     assert str(raised.value).startswith("config: ") and "(set by --set run.concurrency=abc)" in str(raised.value)
+
+
+def test_a_config_that_is_not_yaml_is_one_line_naming_file_and_line(tmp_path: Path) -> None:
+    """Found by a fresh user: PyYAML's 6-line message with the source and a caret was printed."""
+    config = tmp_path / "config.yaml"
+    config.write_text("validation:\n  max_repairs: [1\n", encoding="utf-8")
+    result = run_cli("run", SEED, "--config", config, "--provider", "fake", "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"{config}: not valid YAML:" in lines[0] and "(line 3, column 1)" in lines[0], lines

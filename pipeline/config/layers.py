@@ -55,7 +55,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str],
         try:
             path, value = parse_override(text)
         except (ValueError, yaml.YAMLError) as exc:
-            problems.append(f"{label} {text}: {exc}")
+            problems.append(f"{label} {text}: {yaml_problem(exc) if isinstance(exc, yaml.YAMLError) else exc}")
             continue
         node = data
         for part in path[:-1]:
@@ -91,6 +91,16 @@ def with_origin(problem: str, origins: Mapping[str, str]) -> str:
     return f"{problem} (set by {label})" if label else problem
 
 
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """A PyYAML error on one line: the problem and where (``line L, column C``), without the
+    quoted source and caret PyYAML prints on the lines below."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    context = getattr(exc, "context", None)
+    return f"{context + ': ' if context else ''}{problem}{where}"
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     """The mapping in the YAML file ``path`` ({} for an empty file); ConfigError naming the file
     when it is missing, unreadable, not YAML, or not a mapping."""
@@ -101,7 +111,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(path, [f"cannot read config file: {exc}"]) from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(path, [f"not valid YAML: {exc}"]) from exc
+        raise ConfigError(path, [f"not valid YAML: {yaml_problem(exc)}"]) from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
