@@ -85,6 +85,14 @@ def test_empty_folder_needs_init(outputs, tmp_path: Path) -> None:
     assert f"added data/{english.name}" in result.stdout and "created data/" in result.stdout
 
 
+def test_a_data_dir_that_does_not_exist_is_named_as_missing(outputs, tmp_path: Path) -> None:
+    """Found by a fresh user: a missing folder was called "not a folder"."""
+    missing = tmp_path / "no-site"
+    refused = publish(str(outputs["2026-06-16"]), "--data-dir", str(missing), "--init")
+    assert refused.exit_code == 2 and f"{missing}: no such folder" in refused.stderr.replace("\n", "")
+    assert "create the folder" in refused.stderr and not missing.exists()
+
+
 def test_data_branch_keeps_the_chinese_data_and_lists_every_file(outputs, data_branch: Path) -> None:
     before = snapshot(data_branch)
     result = publish(str(outputs["2026-06-16"]), str(outputs["2026-06-17"]), "--data-dir", str(data_branch))

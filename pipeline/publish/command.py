@@ -95,6 +95,9 @@ def publish(output_dirs: list[Path], data_dir: Path, *, init: bool = False, dry_
 def _site_folders(data_dir: Path, init: bool) -> list[Path]:
     """Folders to create in ``data_dir`` (relative); InputError when it is not a site's data
     checkout (no ``data/`` folder) and ``init`` is not given."""
+    if not data_dir.exists():
+        raise InputError(data_dir, "no such folder: --data-dir must be a checkout of the site's data branch "
+                                   "(to start a new one: create the folder, then publish with --init)")
     if not data_dir.is_dir():
         raise InputError(data_dir, "not a folder: --data-dir must be a checkout of the site's data branch")
     if not (data_dir / "data").is_dir() and not init:
