@@ -295,3 +295,20 @@ def test_validate_finds_every_output_folder_of_an_eval(config: Path, tmp_path: P
     checked = run_cli("validate", result.out_dir, "--json")
     assert checked.exit_code in (0, 1), checked.output
     assert json.loads(checked.stdout)["papers"] == 2 * len(IDS)
+
+
+def test_more_repaired_papers_are_not_marked_a_regression() -> None:
+    """Found by a fresh user: a variant that turned a failed paper into a repaired one showed
+    ``repaired 0 ★ | 1 ▼``; more repaired papers may mean fewer ok or fewer failed."""
+    from pipeline.eval.compare import VariantMetrics, metric_defs
+
+    def metrics(status: dict[str, int]) -> VariantMetrics:
+        return VariantMetrics(papers=2, status=status, failures_per_check={}, calls=4, executed=4, cache_hits=0,
+                              prompt_tokens=10, completion_tokens=5, paper_seconds={}, median_latency=None,
+                              wall_seconds=1.0)
+
+    rows = {d.key: d for d in metric_defs({"base": metrics({"ok": 1, "failed": 1}),
+                                           "fill": metrics({"ok": 1, "repaired": 1})})}
+    values = {"base": 0, "fill": 1}
+    assert mark(values, rows["repaired"].better, "base") == ([], [])
+    assert mark({"base": 1, "fill": 0}, rows["failed"].better, "base") == (["fill"], [])

@@ -187,7 +187,8 @@ def metric_defs(metrics: dict[str, VariantMetrics]) -> list[MetricDef]:
     return [
         MetricDef("papers", "papers", None, lambda m: m.papers),
         MetricDef("ok", "ok", "higher", lambda m: m.status.get("ok", 0)),
-        MetricDef("repaired", "repaired", "lower", lambda m: m.status.get("repaired", 0)),
+        # more repaired papers may mean fewer ok (worse) or fewer failed (better): not ranked
+        MetricDef("repaired", "repaired", None, lambda m: m.status.get("repaired", 0)),
         MetricDef("failed", "failed", "lower", lambda m: m.status.get("failed", 0)),
         *([MetricDef("skipped", "skipped (budget reached)", "lower", lambda m: m.status.get("skipped", 0))]
           if skipped != {0} else []),
