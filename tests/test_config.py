@@ -123,3 +123,11 @@ def test_a_config_that_is_not_yaml_is_one_line_naming_file_and_line(tmp_path: Pa
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and f"{config}: not valid YAML:" in lines[0] and "(line 3, column 1)" in lines[0], lines
+
+
+def test_an_unknown_provider_is_one_problem(tmp_path: Path) -> None:
+    """Found by a fresh user: "7 problems" (6 unset stage models and prompts that follow from it)."""
+    result = run_cli("run", SEED, "--provider", "bogus", "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "provider 'bogus' is unknown (known: fake, local, openai)" in lines[0], lines

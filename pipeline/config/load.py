@@ -220,7 +220,7 @@ def _check_stages(config: Config) -> list[str]:
     for name, section in config.providers.items():
         if name in provider_names():
             problems += settings_problems(name, section.settings)
-    for stage in stage_names():
+    for stage in stage_names() if config.provider in provider_names() else ():  # else: follows from it
         effective = config.stage(stage)
         if not effective.model:
             problems.append(f"stages.{stage}.model is not set for provider {config.provider!r}")
