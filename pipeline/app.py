@@ -26,7 +26,7 @@ from pipeline.output.writer import output_dir
 from pipeline.parse import parse_digest
 from pipeline.rerun import RerunResult, prepare_rerun, rerun_paper
 from pipeline.reuse import ReuseIndex
-from pipeline.runner import RunResult, run_digest
+from pipeline.runner import RunResult, run_digest, select_papers
 from pipeline.session import open_session
 from pipeline.stages.registry import stage_names
 
@@ -114,6 +114,7 @@ def execute_run(digest_path: Path, options: RunOptions,
     """Check config and digest, then run inside a session. Raises PipelineError subclasses."""
     loaded = load_run_config(options)
     digest = parse_digest(digest_path)
+    select_papers(digest, options.ids, options.limit)  # an unknown id: InputError before anything is made
     out_root = loaded.out_root()
     with open_session(loaded, no_cache=options.no_cache) as session:
         provider = session.provider()

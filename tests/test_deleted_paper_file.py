@@ -1,6 +1,7 @@
-"""A paper file deleted from an output folder is not lost by the next partial run (found by a
-fresh user: a `--limit 3` run after `rm papers/<id>.json` relabelled that `ok` paper
-`not_selected`, dropped its English text from every aggregate and exited 0)."""
+"""Partial runs leave an output folder right: a paper file deleted from it is not lost (found by
+a fresh user: a `--limit 3` run after `rm papers/<id>.json` relabelled that `ok` paper
+`not_selected`, dropped its English text from every aggregate and exited 0), and a refused
+selection makes no folder."""
 
 from __future__ import annotations
 
@@ -37,3 +38,11 @@ def test_a_partial_run_keeps_a_deleted_paper_from_digest_json_and_names_its_file
     again = run_cli("run", SEED, *fake_options(tmp_path), "--ids", arxiv_id, "--json")
     assert again.exit_code == 0 and victim.is_file()
     assert json.loads(again.stdout)["model_calls"] == 0
+
+
+def test_an_unknown_id_makes_no_output_folder(tmp_path: Path) -> None:
+    """Found by a fresh user: ``--ids 9999.99999`` was refused (exit 2) but left an empty
+    ``OUT/seed-digest/`` behind."""
+    result = run_cli("run", SEED, *fake_options(tmp_path), "--ids", "9999.99999")
+    assert result.exit_code == 2 and "no paper with id 9999.99999" in result.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "cache").exists()
