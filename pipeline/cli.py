@@ -227,7 +227,7 @@ def rerun(
 @app.command(cls=Command)
 def parse(
     digest: DigestArg,
-    as_json: Annotated[bool, typer.Option("--json", help="print the parsed papers as a JSON array")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the parsed papers as a JSON array (warnings go to stderr)")] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Parse DIGEST only: paper counts by category and every warning with its line number.
@@ -236,7 +236,7 @@ def parse(
     line), 2 DIGEST is not a digest or cannot be read.
     """
     from pipeline.parse import parse_digest
-    from pipeline.report import print_parse_report
+    from pipeline.report import print_parse_report, print_parse_warnings
 
     try:
         parsed = parse_digest(digest)
@@ -244,6 +244,7 @@ def parse(
         fail(exc, debug)
     if as_json:
         sys.stdout.write(json.dumps([p.model_dump(mode="json") for p in parsed.papers], ensure_ascii=False, indent=2) + "\n")
+        print_parse_warnings(err, parsed)  # on stderr: stdout stays one JSON document
     else:
         print_parse_report(out, parsed)
     raise typer.Exit(1 if any(w.skipped for w in parsed.warnings) else 0)

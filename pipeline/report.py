@@ -182,6 +182,12 @@ def print_parse_report(console: Console, digest: Digest) -> None:
     for category, n in counts.items():
         table.add_row(category, str(n))
     console.print(table)
+    print_parse_warnings(console, digest)
+
+
+def print_parse_warnings(console: Console, digest: Digest) -> None:
+    """Every parse warning of ``digest``, one line each with its line number (``parse --json``
+    prints them on stderr, the papers on stdout)."""
     for w in digest.warnings:
         where = f"line {w.line}" if w.line else "file"
         paper = f" [{w.paper_id}]" if w.paper_id else ""

@@ -52,3 +52,14 @@ def test_empty_day_runs_to_empty_outputs_exit_0(shared_data: Path, repo: Path, t
     assert json.loads((out / "digest.json").read_text(encoding="utf-8"))["papers"] == []
     assert json.loads((out / "run.json").read_text(encoding="utf-8"))["papers"] == 0
     assert "no papers" in result.stderr.lower()
+
+
+def test_parse_json_keeps_stdout_json_and_names_skipped_records_on_stderr(tmp_path: Path) -> None:
+    """Found by a fresh user: ``parse --json`` exited 1 with no word of why."""
+    digest = tmp_path / "bad.jsonl"
+    digest.write_text('{"id":"2601.16302","title":"T","authors":["A"],"categories":["cs.CV"],"summary":"Abs.",'
+                      '"AI":{"tldr":"中文"}}\n{"id":"","title":"X"}\n', encoding="utf-8")
+    result = run_cli("parse", digest, "--json")
+    assert result.exit_code == 1
+    assert [p["arxiv_id"] for p in json.loads(result.stdout)] == ["2601.16302"]
+    assert "warning: line 2: record skipped: not an arXiv identifier" in result.stderr
