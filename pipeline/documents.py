@@ -4,12 +4,14 @@
 - :func:`skipped_document`: a paper not processed (budget reached, provider down, not selected);
 - :func:`digest_entries`: every paper of a digest in input order, for ``digest.json`` and
   ``digest.en.md``: the documents a run made, an earlier run's document for a paper it did not
-  select, else a ``skipped`` (``not_selected``) document. So a partial run never shrinks the day's
-  aggregates and every paper of the input is accounted for.
+  select (from its paper file, or, when that file was deleted, from the previous
+  ``digest.json``), else a ``skipped`` (``not_selected``) document. So a partial run never
+  shrinks the day's aggregates and every paper of the input is accounted for.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pipeline import __version__
@@ -27,7 +29,7 @@ from pipeline.models import (
 )
 from pipeline.output.writer import paper_path
 from pipeline.stages.detect import detect_fields
-from pipeline.validate.document import NOT_SELECTED, not_selected
+from pipeline.validate.document import NOT_SELECTED, has_paper_file
 
 
 def failed_document(paper: Paper, run_id: str, check: str, message: str) -> PaperDocument:
@@ -55,36 +57,42 @@ def digest_entries(digest: Digest, documents: list[PaperDocument], out_dir: Path
     """Every paper of ``digest`` in input order (module docstring). An earlier paper file that
     cannot be read is named in that paper's document and appended to ``problems`` (one line each)."""
     made = {d.arxiv_id: d for d in documents}
-    listed: dict[str, PaperDocument] | None = None  # the previous digest.json, read when needed
+    listed: dict[str, PaperDocument] | None = None  # the previous digest.json, read when first needed
     entries = []
     for paper in digest.papers:
-        document, problem = (made[paper.arxiv_id], None) if paper.arxiv_id in made else \
-            _earlier_document(out_dir, paper)
-        if document is None and problem is None and not paper_path(out_dir, paper.arxiv_id).is_file():
+        path = paper_path(out_dir, paper.arxiv_id)
+        if paper.arxiv_id in made:
+            document, problem = made[paper.arxiv_id], None
+        elif path.is_file():
+            document, problem = _earlier_document(path, paper)
+        else:  # never written, or processed before and its file deleted since: digest.json still lists it
             listed = _listed_documents(out_dir) if listed is None else listed
-            document = listed.get(paper.arxiv_id)
-            if document is not None and (document.title != paper.title or not_selected(document.validation)
-                                         or document.validation.skip_reason == "stopped"):
-                document = None
-            if document is not None and problems is not None:  # processed before, its file deleted since
-                problems.append(f"{paper_path(out_dir, paper.arxiv_id)}: missing; kept as the previous "
-                                f"digest.json lists it; run with --ids {paper.arxiv_id} to write it again")
+            document, problem = _deleted_document(listed.get(paper.arxiv_id), paper), None
+            if document is not None and problems is not None:
+                problems.append(f"{path}: missing; kept as the previous digest.json lists it; "
+                                f"run with --ids {paper.arxiv_id} to write it again")
         if document is None:
             why = (f"its file from an earlier run is unreadable ({problem})" if problem
                    else f"not selected by this run ({selection})")
             document = skipped_document(paper, run_id, NOT_SELECTED,
                                         f"not processed: {why}; run with --ids {paper.arxiv_id} to process it")
             if problem and problems is not None:
-                problems.append(f"{paper_path(out_dir, paper.arxiv_id)}: {problem}; listed as not processed")
+                problems.append(f"{path}: {problem}; listed as not processed")
         entries.append(document)
     return entries
+
+
+def _deleted_document(listed: PaperDocument | None, paper: Paper) -> PaperDocument | None:
+    """The previous ``digest.json``'s entry for ``paper`` when it stands for a paper file that
+    should be there (:func:`~pipeline.validate.document.has_paper_file`), else None."""
+    if listed is None or listed.title != paper.title or not has_paper_file(listed.validation):
+        return None
+    return listed
 
 
 def _listed_documents(out_dir: Path) -> dict[str, PaperDocument]:
     """The papers the previous ``digest.json`` of ``out_dir`` lists, by id ({} when there is none
     or it cannot be read: then a deleted paper file is listed as not processed)."""
-    import json
-
     from pipeline.validate.command import load_document  # late: validate imports the run's models
 
     try:
@@ -101,14 +109,11 @@ def _listed_documents(out_dir: Path) -> dict[str, PaperDocument]:
         return {}
 
 
-def _earlier_document(out_dir: Path, paper: Paper) -> tuple[PaperDocument | None, str | None]:
-    """The paper's document from an earlier run in ``out_dir`` (None when there is none, or it
-    is another paper's), or why its file cannot be used."""
+def _earlier_document(path: Path, paper: Paper) -> tuple[PaperDocument | None, str | None]:
+    """The paper's document from its file ``path``, written by an earlier run (None when it is
+    another paper's), or why the file cannot be used."""
     from pipeline.validate.command import load_document  # late: validate imports the run's models
 
-    path = paper_path(out_dir, paper.arxiv_id)
-    if not path.is_file():
-        return None, None
     try:
         document = load_document(path)[1]
     except InputError as exc:  # "not valid JSON: ... (line 1, column 2)", "not a valid paper document: ..."

@@ -10,9 +10,10 @@ in-place update (:mod:`pipeline.rerun`).
 
 A provider error that is not transient (bad key, unknown model) stops the run at once
 (:class:`pipeline.errors.ProviderError`, exit 2; if any paper finished, the aggregates describe
-them, the rest ``skipped``, ``stopped``; if none did, no aggregate is written); transient errors that outlast the retries fail only that paper,
-which is still written with status ``failed``; after :data:`OUTAGE_PAPERS` such papers in a row
-no new paper starts (the rest are ``skipped``). A first answer whose prompt does not fit the
+them, the rest ``skipped``, ``stopped``; if none did, no aggregate is written); transient errors
+that outlast the retries fail only that paper, which is still written with status ``failed``;
+after :data:`OUTAGE_PAPERS` such papers in a row no new paper starts (the rest are ``skipped``).
+A first answer whose prompt does not fit the
 model (:class:`pipeline.errors.RequestTooLargeError`) fails only that paper; a re-ask that does
 not fit ends that field's re-asks (its best answer is kept).
 Ctrl-C starts no new paper either; those in progress finish and are written.

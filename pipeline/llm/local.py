@@ -38,8 +38,9 @@ machine with other work running, busy-waiting OpenMP threads slowed Gemma genera
 Context overflow: a prompt that does not fit in ``n_ctx`` raises a non-retryable
 :class:`~pipeline.errors.RequestTooLargeError` (nothing is silently cut from the input; a
 translation of half a field would pass for a whole one): a re-ask that does not fit ends that
-field's re-asks, a first answer that does not fit fails its paper, and the run goes on. When the prompt fits but ``prompt + max_tokens`` does not,
-llama.cpp caps generation at the space left and the response says ``finish_reason="length"``.
+field's re-asks, a first answer that does not fit fails its paper, and the run goes on. When the
+prompt fits but ``prompt + max_tokens`` does not, llama.cpp caps generation at the space left
+and the response says ``finish_reason="length"``.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from pipeline.validate.legacy import upgrade_document
 from pipeline.validate.document import (
     STATUSES,
     failures_per_check,
-    not_selected,
+    has_paper_file,
     revalidate,
     status_counts,
     summary_counts,
@@ -267,8 +267,8 @@ def _digest_entries(out: OutputFolder, where: Path, digest_json: dict[str, Any]
             raise InputError(where, f"papers[{n}] is not a paper document")
         raw, document = load_document(where, entry)
         paper = by_id.get(document.arxiv_id)
-        if paper is None and out.whole and out.folder is not None and not not_selected(document.validation) \
-                and document.validation.skip_reason != "stopped" and not paper_path(out.folder, document.arxiv_id).is_file():
+        if paper is None and out.whole and out.folder is not None and has_paper_file(document.validation) \
+                and not paper_path(out.folder, document.arxiv_id).is_file():
             out.missing.append(paper_path(out.folder, document.arxiv_id))
         validation = paper.after if paper is not None else (
             revalidate(document) if out.whole else document.validation)

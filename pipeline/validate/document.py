@@ -58,6 +58,13 @@ def not_selected(validation: Validation) -> bool:
     return validation.status == SKIPPED and validation.skip_reason == NOT_SELECTED
 
 
+def has_paper_file(validation: Validation) -> bool:
+    """True when a ``digest.json`` entry with this validation should have a ``papers/<id>.json``
+    beside it: a paper some run processed or skipped for budget / provider, not one no run
+    selected (:data:`NOT_SELECTED`) or a run stopped before it (``stopped``)."""
+    return not not_selected(validation) and validation.skip_reason != "stopped"
+
+
 def _notes(document: PaperDocument, stage: str) -> dict[str, str]:
     prov = document.provenance.stages.get(stage)
     return prov.notes if prov is not None else {}
