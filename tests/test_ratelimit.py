@@ -226,17 +226,46 @@ def test_bad_key_is_remembered_later_calls_fail_without_a_request(monkeypatch: p
     assert {e.status_code for e in errors} == {401} and not any(e.retryable for e in errors)
 
 
-def test_requests_for_a_model_go_one_at_a_time_until_one_is_answered() -> None:
-    with FakeOpenAIServer(latency=0.5) as server:
-        provider = OpenAIProvider(base_url=server.base_url, timeout=5, concurrency=4)
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            list(pool.map(lambda i: provider.complete(request(f"n{i}")), range(5)))
-        provider.close()
-        first, *others = sorted(r.received_at for r in server.requests)
+def _arrivals(server: FakeOpenAIServer, model: str, n: int = 5) -> list[float]:
+    """Send ``n`` requests for ``model`` from 4 threads at once; their arrival times, sorted."""
+    provider = OpenAIProvider(base_url=server.base_url, timeout=5, concurrency=4)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda i: provider.complete(LLMRequest(kind="chat", model=model, max_tokens=10,
+                                                             messages=(ChatMessage("user", f"n{i}"),))),
+                      range(n)))
+    provider.close()
+    return sorted(r.received_at for r in server.requests)
+
+
+def test_requests_for_an_unlisted_model_go_one_at_a_time_until_one_is_answered() -> None:
+    # models=None: the server answers any model but lists only "fake-model"
+    with FakeOpenAIServer(latency=0.5, models=None) as server:
+        first, *others = _arrivals(server, "unlisted-model")
+        assert server.model_listings == 1
     assert min(others) - first >= 0.45  # the rest waited for the first answer (0.5 s) ...
     # ... then went together: all in flight before any was answered (one after the other would
     # spread them over 1.5 s; the margin is for a busy machine's thread wake-ups)
     assert max(others) - min(others) < 0.4
+
+
+def test_requests_for_a_listed_model_go_together_from_the_start() -> None:
+    with FakeOpenAIServer(latency=0.5) as server:
+        arrivals = _arrivals(server, "fake-model")
+        assert server.model_listings == 1  # asked once, not per request or per slot
+    assert arrivals[3] - arrivals[0] < 0.4  # 4 slots filled at once, no probe first
+    assert arrivals[4] - arrivals[0] >= 0.45  # the fifth waited for a free slot
+
+
+def test_a_server_without_a_model_listing_is_probed_with_the_first_request() -> None:
+    # a bad key makes the listing fail (401): no listing, so the first request is the probe
+    with FakeOpenAIServer(api_key="sk-right", models=None) as server:
+        provider = OpenAIProvider(base_url=server.base_url, timeout=5)
+        with pytest.raises(ProviderError, match="401"):
+            provider.complete(request())
+        with pytest.raises(ProviderError, match="401"):
+            provider.complete(request())  # remembered: no request
+        provider.close()
+        assert server.model_listings == 1 and server.request_count == 1
 
 
 def test_unknown_model_is_remembered_per_model() -> None:

@@ -19,7 +19,8 @@ connection pool and one set of limits:
 The SDK's own retries are switched off (``max_retries=0``): retrying is
 :mod:`pipeline.llm.retry`'s job, driven by the ``retryable`` / ``retry_after`` fields of the
 :class:`~pipeline.errors.ProviderError` raised here. A wrong key or model name stops a run at its
-first request: requests for a model go one at a time until one has been answered, and a 401
+first request: requests for a model go one at a time until one has been answered (unless the
+server lists it: :mod:`~pipeline.llm.openai_models`), and a 401
 (bad key) or a 404 for a model is remembered, so later calls (for that model) fail at once with
 the same error, without a request.
 
@@ -65,6 +66,7 @@ from pipeline.llm.base import (
 )
 from pipeline.llm.loop import LoopThread
 from pipeline.llm.openai_body import request_body
+from pipeline.llm.openai_models import ModelGate
 from pipeline.llm.openai_errors import (
     MAX_SERVER_MESSAGE,
     cause_text,
@@ -184,8 +186,7 @@ class OpenAIProvider(Provider):
         self.limiter = RateLimiter(requests_per_minute, tokens_per_minute)
         self._in_flight = asyncio.Semaphore(self.max_concurrency)
         self._fatal: dict[str | None, ProviderError] = {}
-        self._answered: set[str] = set()  # models with at least one answered request
-        self._probes: dict[str, asyncio.Lock] = {}
+        self._gate = ModelGate(self._client, self.timeout)
         self._loop = LoopThread(f"openai-{self.base_url}")
 
     def __repr__(self) -> str:  # never show the key
@@ -229,16 +230,11 @@ class OpenAIProvider(Provider):
         """:meth:`complete` as a coroutine; must run on this provider's loop (``complete`` does).
 
         Until a request for ``request.model`` has been answered, requests for it go one at a
-        time: a wrong key or model name costs one request, not one per slot.
+        time (a wrong key or model name costs one request, not one per slot), unless the
+        server lists the model (``GET /models``, asked once).
         """
         log.debug("openai %s request model=%s tags=%s", request.kind, request.model, request.tags)
-        if request.model not in self._answered:
-            async with self._probes.setdefault(request.model, asyncio.Lock()):
-                if request.model not in self._answered:  # this request is the probe
-                    response = await self._limited(request)
-                    self._answered.add(request.model)
-                    return response
-        return await self._limited(request)
+        return await self._gate.send(request.model, lambda: self._limited(request))
 
     async def _limited(self, request: LLMRequest) -> LLMResponse:
         """Send ``request`` within the in-flight limit and the rate limits."""

@@ -13,8 +13,10 @@ normally) or a callable ``plan(index, request_json) -> Fault | None`` where ``in
 (429 with ``Retry-After``, 500, 503, timeout, dropped connection, malformed JSON body, truncated
 output, empty content, 401, 404 unknown model).
 
-Every request (including ``/v1/models``) is recorded in :attr:`FakeOpenAIServer.requests` with
-the ``Authorization`` header redacted, so tests can count attempts and inspect what was sent.
+Every POST is recorded in :attr:`FakeOpenAIServer.requests` with the ``Authorization`` header
+redacted, so tests can count attempts and inspect what was sent; ``GET /v1/models`` (which the
+provider asks once, before its first request, :mod:`pipeline.llm.openai_models`) is only counted,
+in :attr:`FakeOpenAIServer.model_listings`.
 
 Usage::
 
@@ -200,6 +202,7 @@ class FakeOpenAIServer:
         self._plan = faults
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
+        self.model_listings = 0  # GET /v1/models requests
         self._completions = 0
         self._stopping = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
@@ -250,7 +253,7 @@ class FakeOpenAIServer:
 
     @property
     def request_count(self) -> int:
-        """How many requests (any path) were received."""
+        """How many POST requests were received (model listings are in :attr:`model_listings`)."""
         with self._lock:
             return len(self._requests)
 
@@ -359,9 +362,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- routes ----------------------------------------------------------------------------
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
-        self.fake._record(RecordedRequest("GET", self.path, self._headers_for_record(), None))
+        with self.fake._lock:
+            self.fake.model_listings += 1
         if self.path.rstrip("/") != MODELS_PATH:
             self._send_json(404, _error_body(f"Unknown path {self.path}", "invalid_request_error", None))
+            return
+        if self.fake.api_key is not None and self.headers.get("Authorization") != f"Bearer {self.fake.api_key}":
+            self._send_json(401, _error_body("Incorrect API key provided.", "invalid_request_error",
+                                             "invalid_api_key"))
             return
         models = self.fake.models or ("fake-model",)
         data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in models]
