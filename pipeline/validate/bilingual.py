@@ -66,12 +66,17 @@ _LOAD_LOCK = threading.Lock()
 _LOADED: dict[str, str] = {}
 
 
-def _lookup(word: str) -> str | None:
+def _loaded() -> dict[str, str]:
+    """The table, loaded by the first caller (the others wait for it)."""
     if not _LOADED:
-        with _LOAD_LOCK:  # the first caller loads the table; others wait for it
+        with _LOAD_LOCK:
             if not _LOADED:
                 _LOADED.update(_table())
-    return _LOADED.get(word)
+    return _LOADED
+
+
+def _lookup(word: str) -> str | None:
+    return _loaded().get(word)
 
 
 def root(word: str) -> str:
@@ -104,14 +109,15 @@ def segment(source: str) -> tuple[str, ...]:
     """Dictionary words of the CJK runs of ``source`` by forward maximum matching; a character
     with no entry is kept as a one-character word."""
     found: list[str] = []
+    definition = _loaded().get
     for run in _CJK_RUN.findall(source):
-        i = 0
-        while i < len(run):
-            for size in range(min(MAX_WORD, len(run) - i), 0, -1):
-                if size == 1 or _lookup(run[i:i + size]):
-                    found.append(run[i:i + size])
-                    i += size
-                    break
+        i, end = 0, len(run)
+        while i < end:
+            size = min(MAX_WORD, end - i)
+            while size > 1 and not definition(run[i:i + size]):
+                size -= 1
+            found.append(run[i:i + size])
+            i += size
     return tuple(found)
 
 
