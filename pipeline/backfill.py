@@ -111,14 +111,16 @@ def execute_backfill(arguments: list[str | Path], options: RunOptions,
         session.provider()
         reuse = ReuseIndex(loaded.out_root()) if options.reuse else None
         backfill = _Backfill(loaded, options, session, reuse, listener)
+        expected = [expected_papers(d.path, options.limit) for d in selection.days] if listener else []
         if listener is not None:
-            expected = sum(expected_papers(d.path, options.limit) for d in selection.days)
-            listener(Event("run_started", "backfill", "", detail=str(expected)))
+            listener(Event("run_started", "backfill", "", detail=str(sum(expected))))
         try:
             for index, day in enumerate(selection.days):
                 if listener is not None:
                     listener(Event("day_started", "run", "", detail=f"{index + 1}/{len(selection.days)} {day.path.name}"))
                 backfill.reports.append(_run_day(backfill, day))
+                if listener is not None:
+                    _recount(listener, expected, index, backfill.reports[-1])
         except (KeyboardInterrupt, PipelineError, OSError) as exc:  # the whole backfill stops: say how far it got
             why = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else str(exc)
             reports = backfill.reports + _not_finished(selection.days[len(backfill.reports):], why)
@@ -158,6 +160,16 @@ def _write_result(loaded: LoadedConfig, result: BackfillResult) -> None:
         write_json_atomic(loaded.out_root() / SUMMARY_NAME, result.model_dump(mode="json"))
     except OSError:
         pass
+
+
+def _recount(listener: Callable[[Event], None], expected: list[int], index: int, report: DayReport) -> None:
+    """Send the expected total again when day ``index`` processed another number of papers than
+    its quick count said (duplicate or unreadable records; an unchanged or unreadable day
+    processes none), so that the progress ends at its total."""
+    processed = report.papers if report.outcome == "done" else 0
+    if processed != expected[index]:
+        expected[index] = processed
+        listener(Event("run_started", "backfill", "", detail=str(sum(expected))))
 
 
 def expected_papers(path: Path, limit: int | None = None) -> int:

@@ -4,7 +4,8 @@ Tests assert on them, e.g. "the re-run executed only ``resummarize``": every mod
 ``executed`` or a ``cache_hit``; ``retried`` marks a transient provider error about to be retried;
 ``reasked`` an unusable reply (empty, broken JSON, cut at max_tokens) about to be asked again;
 ``repaired`` a field that passed validation after a re-ask; ``paper_done`` a finished paper;
-``run_started`` carries the number of selected papers in ``detail``; ``planned`` is a request plan
+``run_started`` carries the number of selected papers in ``detail`` (a backfill's: the papers its
+days are expected to process, sent again when a day turns out to process another number); ``planned`` is a request plan
 mode recorded instead of sending it (:mod:`pipeline.plan`); ``reused`` a paper taken from an
 earlier day (:mod:`pipeline.reuse`, ``detail``: that day's output folder); ``day_started`` a day of
 a multi-day run (``detail``: ``<n>/<days> <file>``); ``reask_too_large`` a re-ask whose prompt did

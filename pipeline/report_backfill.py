@@ -51,9 +51,9 @@ def _count(counts: dict, event: Event) -> bool:
     key = {"paper_done": "papers", "executed": "calls", "cache_hit": "hits", "reused": "reused"}.get(event.kind)
     if key is not None:
         counts[key] += 1
-    elif event.kind == "run_started" and event.stage == "backfill":
+    elif event.kind == "run_started" and event.stage == "backfill":  # again when a day corrects it
         counts["total"] = int(event.detail or 0)
-        return False  # shown with the first day
+        return bool(counts["days"])  # the first is shown with the first day
     elif event.kind == "day_started":
         counts["days"] = event.detail
     else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -227,3 +228,21 @@ def test_rerun_of_a_reused_paper_translates_the_days_own_text_and_counts_it(tmp_
     assert paper["provenance"].get("reused_from") is None and paper["provenance"]["usage"]["calls"] == 2
     assert "（重述）" in json.dumps(paper["source"], ensure_ascii=False)  # this day's own text
     assert _json(day2 / "run.json")["reused"] == 3
+
+
+def _progress(output: str) -> list[tuple[int, int]]:
+    """(papers done, expected total) of each progress line a backfill printed away from a terminal."""
+    found = re.findall(r"^day \S+ \S+: (\d+)/(\d+) papers", output, re.M)
+    return [(int(done), int(total)) for done, total in found]
+
+
+def test_the_progress_ends_at_the_papers_processed(tmp_path: Path) -> None:
+    files = write_days(tmp_path / "data", {"2026-06-16": (0, 4), "2026-06-17": (4, 8)})
+    lines = files[0].read_text(encoding="utf-8").splitlines()
+    # day 1: a paper's record twice and a record that is not a paper (6 records, 4 papers)
+    files[0].write_text("\n".join([*lines, lines[0], json.dumps({"title": "no id"})]) + "\n", encoding="utf-8")
+    first = run_cli("run", *files, *fake_options(tmp_path))
+    assert _progress(first.output)[-1] == (8, 8), first.output  # the quick count said 10
+    files[1].write_text(files[1].read_text(encoding="utf-8") + lines[1] + "\n", encoding="utf-8")
+    second = run_cli("run", *files, *fake_options(tmp_path))  # day 1 unchanged, day 2 one paper more
+    assert _progress(second.output)[-1] == (5, 5), second.output
