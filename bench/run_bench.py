@@ -212,7 +212,7 @@ def bench_openai_fresh(rows: list[tuple[str, str, str]], latency: float = 0.2) -
     ``digest-pipeline run`` is: word tables loaded and the checks' memo caches empty."""
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    process = context.Process(target=_fresh_openai, args=(latency, child), daemon=True)
+    process = context.Process(target=_fresh_openai, args=(latency, child))  # not daemonic: it starts the server
     process.start()
     rows.extend(parent.recv())
     process.join(timeout=30)
