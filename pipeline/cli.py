@@ -59,7 +59,7 @@ def run(
     overrides: SetOpt = None,
     variant: VariantOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the run summary as JSON instead of a table")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="estimate calls, tokens and cost; call no model, write nothing")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="estimate calls, tokens and cost of one DIGEST; call no model, write nothing")] = False,
     no_reuse: Annotated[bool, typer.Option("--no-reuse", help="translate each day's own text, even for a paper an earlier day under the same output root finished with the same abstract")] = False,
     batch: Annotated[bool, typer.Option("--batch", help="send the requests through the provider's Batch API (openai), round by round, then write the outputs from the cache; resumable (OUT/.batch-state.json)")] = False,
     allow_direct: Annotated[bool, typer.Option("--allow-direct", help="with --batch: send requests no batch answered as direct calls [default: their papers are written failed]")] = False,

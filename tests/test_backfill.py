@@ -246,3 +246,12 @@ def test_the_progress_ends_at_the_papers_processed(tmp_path: Path) -> None:
     files[1].write_text(files[1].read_text(encoding="utf-8") + lines[1] + "\n", encoding="utf-8")
     second = run_cli("run", *files, *fake_options(tmp_path))  # day 1 unchanged, day 2 one paper more
     assert _progress(second.output)[-1] == (5, 5), second.output
+
+
+def test_dry_run_estimates_one_digest_and_says_so(tmp_path: Path) -> None:
+    files = write_days(tmp_path / "data", {"2026-06-16": (0, 2), "2026-06-17": (2, 4)})
+    refused = run_cli("run", *files, *fake_options(tmp_path), "--dry-run")
+    assert refused.exit_code == 2 and "one digest at a time" in refused.output
+    assert not (tmp_path / "out").exists()
+    help_text = " ".join(run_cli("run", "--help").output.split())
+    assert "cost of one DIGEST" in help_text
