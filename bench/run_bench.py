@@ -214,6 +214,9 @@ def bench_openai_fresh(rows: list[tuple[str, str, str]], latency: float = 0.2) -
     parent, child = context.Pipe()
     process = context.Process(target=_fresh_openai, args=(latency, child))  # not daemonic: it starts the server
     process.start()
+    while not parent.poll(1.0):
+        if not process.is_alive():
+            raise SystemExit(f"the fresh-process openai benchmark failed (exit {process.exitcode}); see above")
     rows.extend(parent.recv())
     process.join(timeout=30)
 
