@@ -44,6 +44,7 @@ from pipeline.events import Event, EventLog
 from pipeline.llm.base import Provider
 from pipeline.llm.retry import RetryPolicy
 from pipeline.models import Digest, Paper, PaperDocument, Usage
+from pipeline.output.interrupts import interrupts_deferred
 from pipeline.output.writer import output_dir, write_aggregates, write_paper
 from pipeline.paper_job import process_paper
 from pipeline.plan import Planner
@@ -168,8 +169,9 @@ def run_digest(digest: Digest, loaded: LoadedConfig, provider: Provider, cache: 
     documents = [results[p.arxiv_id] for p in papers]
     finished = FinishedRun(digest, loaded, ctx, accounting, documents, out_dir, _selection(ids, limit), started,
                            time.perf_counter() - clock)
-    entries, summary_json = update(finished)
-    write_aggregates(out_dir, digest, entries, summary_json)
+    with interrupts_deferred():  # a Ctrl-C now stops the run after the aggregates, not half-way
+        entries, summary_json = update(finished)
+        write_aggregates(out_dir, digest, entries, summary_json)
     return RunResult(documents, summary_json, out_dir, events)
 
 
@@ -186,8 +188,9 @@ def _write_stopped(update: AggregateUpdate, run: FinishedRun) -> None:
     If they cannot be written either (the disk is still full), the previous ones stay as they
     were (every write is atomic) and the original error is what the user sees."""
     try:
-        entries, summary_json = update(run)
-        write_aggregates(run.out_dir, run.digest, entries, summary_json)
+        with interrupts_deferred():
+            entries, summary_json = update(run)
+            write_aggregates(run.out_dir, run.digest, entries, summary_json)
     except (CacheError, OSError):
         pass
 
