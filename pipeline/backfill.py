@@ -18,6 +18,7 @@ finish and every model reply is cached. The result (:class:`BackfillResult`) is 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -123,7 +124,8 @@ def execute_backfill(arguments: list[str | Path], options: RunOptions,
                     _recount(listener, expected, index, backfill.reports[-1])
         except (KeyboardInterrupt, PipelineError, OSError) as exc:  # the whole backfill stops: say how far it got
             why = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else str(exc)
-            reports = backfill.reports + _not_finished(selection.days[len(backfill.reports):], why)
+            reports = backfill.reports + _not_finished(selection.days[len(backfill.reports):], why,
+                                                       loaded.out_root(), started)
             _write_result(loaded, _result(started, reports, selection.skipped, len(backfill.paper_ids), why))
             raise
         finally:
@@ -146,11 +148,26 @@ def _refuse_shared_output(days: list[DayInput], out_root: Path) -> None:
         seen[folder] = day.path
 
 
-def _not_finished(days: list[DayInput], why: str) -> list[DayReport]:
-    """Reports for the day a stopped backfill was in (``stopped``) and those it never reached."""
-    return [DayReport(digest=str(day.path), day=_iso(day), out_dir="", exit_code=130 if i == 0 else 0,
-                      outcome="stopped" if i == 0 else "not_started", error=why if i == 0 else None)
+def _not_finished(days: list[DayInput], why: str, out_root: Path, started: str) -> list[DayReport]:
+    """Reports for the day a stopped backfill was in (``stopped``: what its stopped run wrote,
+    when it got that far) and those it never reached."""
+    return [_stopped_day(day, why, out_root, started) if i == 0 else
+            DayReport(digest=str(day.path), day=_iso(day), out_dir="", exit_code=0, outcome="not_started")
             for i, day in enumerate(days)]
+
+
+def _stopped_day(day: DayInput, why: str, out_root: Path, started: str) -> DayReport:
+    """The day a backfill stopped in: the papers, calls and statuses of the ``run.json`` its run
+    wrote when it stopped (one written since the backfill started), else nothing done."""
+    out_dir = output_dir(out_root, day.path)
+    try:
+        summary = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
+        fresh = datetime.fromisoformat(summary["started_at"]) >= datetime.fromisoformat(started)
+    except (OSError, ValueError, KeyError, TypeError):
+        fresh = False
+    if not fresh:
+        return DayReport(digest=str(day.path), day=_iso(day), out_dir="", exit_code=130, outcome="stopped", error=why)
+    return _report(day, out_dir, summary, "stopped", 0.0).model_copy(update={"exit_code": 130, "error": why})
 
 
 def _write_result(loaded: LoadedConfig, result: BackfillResult) -> None:

@@ -201,6 +201,11 @@ def test_ctrl_c_writes_the_backfill_summary_of_what_was_done(tmp_path: Path) -> 
     assert [d["outcome"] for d in backfill["days"]] == ["done", "stopped", "not_started"]
     assert backfill["stopped"] == "interrupted (Ctrl-C)" and backfill["totals"]["not_finished"] == 2
     assert backfill["days"][0]["papers"] == 8 and "Traceback" not in stderr
+    # the day it stopped in: what its stopped run wrote (its run.json), not an empty row
+    stopped, run = backfill["days"][1], _json(_day(tmp_path, "2026-06-17") / "run.json")
+    assert stopped["papers"] == run["papers"] == 8 and stopped["status_counts"] == run["status_counts"]
+    assert stopped["status_counts"].get("skipped", 0) >= 1 and stopped["exit_code"] == 130
+    assert backfill["totals"]["papers"] == 16 and backfill["totals"]["distinct_papers"] <= 16
 
 
 def test_a_deleted_paper_file_makes_its_day_run_again(tmp_path: Path) -> None:
