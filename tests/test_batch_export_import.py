@@ -82,3 +82,19 @@ def test_export_needs_a_provider_whose_engine_reads_batch_lines(tmp_path: Path) 
     result = run_cli("batch", "export", SEED, "-o", tmp_path / "r.jsonl", *fake_options(tmp_path))
     assert result.exit_code == 2 and "the fake provider has no batch engine" in result.stderr
     assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_answers_to_requests_never_exported_here_are_a_warning_exit_1(tmp_path: Path) -> None:
+    with FakeBatchServer(responder=pipeline_responder) as server:
+        assert _export(server.base_url, tmp_path, "requests.jsonl").exit_code == 0
+    run_engine(tmp_path / "requests.jsonl", tmp_path / "results.jsonl", "openai")
+    lines = (tmp_path / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    other = [json.loads(line) for line in lines]
+    for n, line in enumerate(other):  # another run's requests: custom_ids this cache never exported
+        line["custom_id"] = f"{n:064x}"
+    (tmp_path / "other.jsonl").write_text("".join(json.dumps(x) + "\n" for x in other), encoding="utf-8")
+    mixed = _import(tmp_path, tmp_path / "other.jsonl")
+    assert mixed.exit_code == 1, mixed.output
+    assert f"warning: {len(other)} of them answer no request `batch export` wrote" in " ".join(mixed.output.split())
+    ours = _import(tmp_path, tmp_path / "results.jsonl", "--json")
+    assert ours.exit_code == 0 and json.loads(ours.stdout)["unmatched"] == 0

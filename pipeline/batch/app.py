@@ -17,7 +17,7 @@ from pipeline.batch.driver import BatchDriver, BatchOptions
 from pipeline.batch.finish import BatchOnlyProvider, output_locks, write_outputs
 from pipeline.batch.lines import InputFile, split_lines
 from pipeline.batch.report import BatchReport, OnBatchEvent
-from pipeline.batch.results import LineFailure, read_results, store_answers
+from pipeline.batch.results import LineFailure, mark_exported, read_results, store_answers, was_exported
 from pipeline.batch.state import StateFile
 from pipeline.config import LoadedConfig
 from pipeline.errors import ConfigError, InputError
@@ -109,11 +109,12 @@ def execute_export(digest_paths: list[Path], options: RunOptions, output: Path, 
     with open_session(loaded, no_cache=options.no_cache) as session:
         ctx, _ = run_context(loaded, session.provider(), session.cache, EventLog(), planner=Planner())
         plan = plan_papers(selected_papers(digests, options), ctx)
-    files: list[InputFile] = split_lines(plan.sendable, max_lines=batch.max_lines, max_bytes=batch.max_bytes)
-    result = ExportResult(waiting=len(plan.estimated))
-    for path, part in zip(export_paths(output, len(files)), files):
-        write_text_atomic(path, part.content().decode("utf-8"))
-        result.files.append((path, part.endpoint, len(part.keys)))
+        files: list[InputFile] = split_lines(plan.sendable, max_lines=batch.max_lines, max_bytes=batch.max_bytes)
+        result = ExportResult(waiting=len(plan.estimated))
+        for path, part in zip(export_paths(output, len(files)), files):
+            write_text_atomic(path, part.content().decode("utf-8"))
+            mark_exported(session.cache, part.keys)
+            result.files.append((path, part.endpoint, len(part.keys)))
     return result
 
 
@@ -124,6 +125,8 @@ class ImportResult:
     answers: int
     failures: list[LineFailure]
     cache_dir: Path
+    unmatched: int = 0
+    """Answers whose custom_id no ``batch export`` to this cache wrote (stored all the same)."""
 
 
 def execute_import(results_path: Path, options: RunOptions) -> ImportResult:
@@ -139,5 +142,6 @@ def execute_import(results_path: Path, options: RunOptions) -> ImportResult:
         first = f" ({results.failures[0].describe()})" if results.failures else ""
         raise InputError(results_path, f"not a batch output file: no line answers a request of ours{first}")
     with open_session(loaded, no_cache=options.no_cache) as session:
+        unmatched = sum(not was_exported(session.cache, a.key) for a in results.answers)
         stored = store_answers(session.cache, results.answers)
-    return ImportResult(stored, results.failures, loaded.cache_dir())
+    return ImportResult(stored, results.failures, loaded.cache_dir(), unmatched)

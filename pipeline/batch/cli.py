@@ -152,7 +152,8 @@ def import_results(
 
     Reads the OpenAI Batch API's output and error lines and vLLM run_batch's (a response.body
     wrapper, or the bare completion of older versions). Exit 0 every line gave an answer, 1 some
-    lines failed (each named), 2 the file cannot be read or is not a batch output file.
+    lines failed (each named) or answer no request `batch export` wrote with this cache, 2 the
+    file cannot be read or is not a batch output file.
     """
     from pipeline.app import RunOptions
     from pipeline.batch.app import execute_import
@@ -164,9 +165,13 @@ def import_results(
         fail(exc, debug)
     if as_json:
         sys.stdout.write(json.dumps({"answers": result.answers, "cache_dir": str(result.cache_dir),
+                                     "unmatched": result.unmatched,
                                      "failed": [f.describe(str(results)) for f in result.failures]}, indent=2) + "\n")
     else:
         out.print(f"{result.answers} answers put into the cache ({result.cache_dir})", markup=False, highlight=False)
         for failure in result.failures:
             _say(f"failed: {failure.describe(str(results))}")
-    raise typer.Exit(1 if result.failures else 0)
+        if result.unmatched:
+            _say(f"warning: {result.unmatched} of them answer no request `batch export` wrote with this cache "
+                 "(a results file of another run, or exported with another --cache-dir): no run will ask for them")
+    raise typer.Exit(1 if result.failures or result.unmatched else 0)

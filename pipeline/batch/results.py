@@ -173,3 +173,19 @@ def store_answers(cache: CacheStore, answers: Iterable[BatchAnswer]) -> int:
         put_reply(cache, answer.key, answer.text, finish_reason=answer.finish_reason, usage=answer.usage, batch=True)
         count += 1
     return count
+
+
+EXPORTED = "batch-exported:"
+"""Cache key prefix of the marks ``batch export`` leaves for each request it writes, so that
+``batch import`` can tell answers to those requests from a results file of another run or cache."""
+
+
+def mark_exported(cache: CacheStore, keys: Iterable[str]) -> None:
+    """Remember that the requests of cache ``keys`` were exported (:data:`EXPORTED`)."""
+    for key in keys:
+        cache.set(EXPORTED + key, {"exported": True})
+
+
+def was_exported(cache: CacheStore, key: str) -> bool:
+    """True when ``batch export`` wrote the request of cache ``key`` with this cache."""
+    return cache.get(EXPORTED + key) is not None
