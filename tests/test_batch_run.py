@@ -192,3 +192,21 @@ def test_a_batch_cancelled_at_the_provider_is_imported_as_far_as_it_went_and_sen
         assert batches[0].status == "cancelled" and direct_calls(server) == 0
         assert set(input_keys(server, batches[0])) <= set(input_keys(server, batches[1]))
     assert "batch_2: cancelling" in result.stderr and "batch_cancelled" in result.stderr
+
+
+def test_several_days_in_batch_mode_reuse_papers_of_earlier_days(tmp_path: Path) -> None:
+    from support.days import write_days
+
+    # day 2 repeats papers 2-3 of day 1 (same abstract, rewritten Chinese) and adds papers 4-5
+    files = write_days(tmp_path / "data", {"2026-06-16": (0, 4), "2026-06-17": (2, 6)})
+    with FakeBatchServer(responder=pipeline_responder) as server:
+        result = run_cli("run", *files, *batch_options(server.base_url, tmp_path))
+        assert result.exit_code == 0, result.output
+        assert direct_calls(server) == 0
+        sent = [len(b.lines) for b in server.batches.values()]
+        assert sent == [6, 6]  # 6 distinct papers: fields, then re-summaries; the 2 repeats not sent
+    second = read_json(tmp_path / "out" / "2026-06-17_AI_enhanced_Chinese" / "run.json")
+    assert second["papers"] == 4 and second["reused"] == 2 and second["status_counts"].get("failed", 0) == 0
+    reused = read_json(tmp_path / "out" / "2026-06-17_AI_enhanced_Chinese" / "papers" /
+                       f"{json.loads(files[1].read_text(encoding='utf-8').splitlines()[0])['id']}.json")
+    assert reused["provenance"]["reused_from"]["day"] == "2026-06-16_AI_enhanced_Chinese"

@@ -8,6 +8,7 @@ lives there) and every digest's output-folder lock from before the first batch t
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,8 +26,10 @@ from pipeline.events import Event, EventLog
 from pipeline.llm import provider_spec
 from pipeline.models import Digest, Paper
 from pipeline.output.files import write_text_atomic
+from pipeline.output.writer import output_dir
 from pipeline.parse import parse_digest
 from pipeline.plan import Planner, plan_papers
+from pipeline.reuse import ReuseIndex, reuse_key
 from pipeline.runner import RunResult, run_context, select_papers
 from pipeline.session import open_session
 
@@ -58,6 +61,24 @@ def selected_papers(digests: list[Digest], options: RunOptions) -> list[Paper]:
     return [paper for digest in digests for paper in select_papers(digest, options.ids, options.limit)]
 
 
+def papers_to_send(digests: list[Digest], options: RunOptions, reuse: ReuseIndex | None, out_root: Path) -> list[Paper]:
+    """The selected papers whose requests go into batches: with ``reuse``, not those the write
+    phase will take from another day (:mod:`pipeline.reuse`): a paper of an earlier digest of this
+    run (same id and abstract), or one finished under the output root before."""
+    if reuse is None:
+        return selected_papers(digests, options)
+    seen: set[str] = set()
+    papers = []
+    for digest in digests:
+        out_dir = output_dir(out_root, digest.path)
+        for paper in select_papers(digest, options.ids, options.limit):
+            key = reuse_key(paper)
+            if key not in seen and reuse.find(paper, out_dir) is None:
+                papers.append(paper)
+            seen.add(key)
+    return papers
+
+
 def execute_batch_run(digest_paths: list[Path], options: RunOptions, batch: BatchOptions, *,
                       on_batch: OnBatchEvent = lambda event: None,
                       listener: Callable[[Event], None] | None = None) -> BatchRunResult:
@@ -67,21 +88,23 @@ def execute_batch_run(digest_paths: list[Path], options: RunOptions, batch: Batc
                                          "it needs the disk cache"])
     loaded, digests = _checked(digest_paths, options, "--batch")
     out_root = loaded.out_root()
-    with open_session(loaded) as session:
+    reuse = ReuseIndex(out_root) if options.reuse else None
+    with open_session(loaded) as session, closing(reuse) if reuse is not None else nullcontext():
         provider = session.provider()
         with output_locks(out_root, digests, "run --batch"):
             client = BatchClient(**loaded.config.provider_settings())
             try:
-                driver = BatchDriver(selected_papers(digests, options), loaded, provider, session.cache, client,
-                                     StateFile.load(out_root), batch, on_batch)
+                driver = BatchDriver(papers_to_send(digests, options, reuse, out_root), loaded, provider,
+                                     session.cache, client, StateFile.load(out_root), batch, on_batch)
                 report = driver.run()
             finally:
                 client.close()
             reasons = {p.request: report.unanswered[p.cache_key] for p in driver.final.sendable} if driver.final else {}
             writer = provider if batch.allow_direct else BatchOnlyProvider(provider, reasons)
             runs = write_outputs(digests, loaded, writer, session.cache, out_root=out_root, ids=options.ids,
-                                 limit=options.limit, listener=listener)
+                                 limit=options.limit, listener=listener, reuse=reuse)
     return BatchRunResult(report, runs)
+
 
 
 @dataclass
@@ -108,7 +131,9 @@ def execute_export(digest_paths: list[Path], options: RunOptions, output: Path, 
     batch = batch or BatchOptions()
     with open_session(loaded, no_cache=options.no_cache) as session:
         ctx, _ = run_context(loaded, session.provider(), session.cache, EventLog(), planner=Planner())
-        plan = plan_papers(selected_papers(digests, options), ctx)
+        reuse = ReuseIndex(loaded.out_root()) if options.reuse else None
+        with closing(reuse) if reuse is not None else nullcontext():
+            plan = plan_papers(papers_to_send(digests, options, reuse, loaded.out_root()), ctx)
         files: list[InputFile] = split_lines(plan.sendable, max_lines=batch.max_lines, max_bytes=batch.max_bytes)
         result = ExportResult(waiting=len(plan.estimated))
         for path, part in zip(export_paths(output, len(files)), files):

@@ -27,6 +27,7 @@ from pipeline.llm.base import LLMRequest, LLMResponse, Provider
 from pipeline.models import Digest
 from pipeline.output.lock import output_lock
 from pipeline.output.writer import output_dir
+from pipeline.reuse import ReuseIndex
 from pipeline.runner import RunResult, run_digest
 
 NOT_SENT = "no batch of this run answered it"
@@ -61,11 +62,12 @@ class BatchOnlyProvider(Provider):
 
 def write_outputs(digests: list[Digest], loaded: LoadedConfig, provider: Provider, cache: CacheStore, *,
                   out_root: Path, ids: list[str] | None, limit: int | None,
-                  listener: Callable[[Event], None] | None = None) -> list[RunResult]:
+                  listener: Callable[[Event], None] | None = None, reuse: ReuseIndex | None = None) -> list[RunResult]:
     """Run every digest through :func:`pipeline.runner.run_digest`, in the order given (the
-    caller holds their output folders' locks); returns their results."""
+    caller holds their output folders' locks), papers of other days reused with ``reuse``;
+    returns their results."""
     return [run_digest(digest, loaded, provider, cache, out_root=out_root, ids=ids, limit=limit,
-                       concurrency=loaded.config.run.concurrency, events=EventLog(listener=listener))
+                       concurrency=loaded.config.run.concurrency, events=EventLog(listener=listener), reuse=reuse)
             for digest in digests]
 
 
