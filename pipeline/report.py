@@ -19,7 +19,8 @@ MAX_WARNINGS_SHOWN = 20
 
 @contextmanager
 def progress_listener(console: Console, *, disable: bool = False) -> Iterator[Callable[[Event], None]]:
-    """Yield an event listener that drives a progress bar (a line every 10% when not a terminal)."""
+    """Yield an event listener that drives a progress bar (a line every 10% when not a terminal),
+    started again by each digest's ``run_started``."""
     state = {"total": 0, "done": 0, "next_line": 0.0, "start": time.perf_counter()}
     live = console.is_terminal and not disable
     progress = Progress(TextColumn("[bold]papers"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
@@ -32,9 +33,9 @@ def progress_listener(console: Console, *, disable: bool = False) -> Iterator[Ca
             _on_event(event)
 
     def _on_event(event: Event) -> None:
-        if event.kind == "run_started":
-            state["total"] = int(event.detail or 0)
-            progress.update(task, total=state["total"])
+        if event.kind == "run_started":  # each digest's (the write phase of a batch run has several)
+            state.update(total=int(event.detail or 0), done=0, next_line=0.0)
+            progress.reset(task, total=state["total"])
         elif event.kind == "paper_done":
             state["done"] += 1
             progress.update(task, advance=1, description=f"{event.paper_id} {event.detail}")

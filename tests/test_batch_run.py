@@ -5,6 +5,7 @@ outputs written with no direct chat call, warm re-runs submit nothing, failed li
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import Counter
 from pathlib import Path
@@ -205,6 +206,8 @@ def test_several_days_in_batch_mode_reuse_papers_of_earlier_days(tmp_path: Path)
         assert direct_calls(server) == 0
         sent = [len(b.lines) for b in server.batches.values()]
         assert sent == [6, 6]  # 6 distinct papers: fields, then re-summaries; the 2 repeats not sent
+    counts = [tuple(map(int, m)) for m in re.findall(r"^(\d+)/(\d+) papers", result.output, re.M)]
+    assert counts and all(done <= total == 4 for done, total in counts)  # each day's progress, not past it
     second = read_json(tmp_path / "out" / "2026-06-17_AI_enhanced_Chinese" / "run.json")
     assert second["papers"] == 4 and second["reused"] == 2 and second["status_counts"].get("failed", 0) == 0
     reused = read_json(tmp_path / "out" / "2026-06-17_AI_enhanced_Chinese" / "papers" /
