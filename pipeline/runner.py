@@ -333,10 +333,11 @@ class _PaperWork:
         found = self.reuse.find(paper, self.out_dir) if self.reuse is not None else None
         if found is None:
             return None
-        document = reused_document(paper, *found, self.ctx.run_id)
+        earlier, origin, current = found
+        document = reused_document(paper, earlier, origin, self.ctx.run_id, current)
         if document.validation.status not in ("ok", "repaired"):
             return None  # the checks changed since: processed anew
-        self.ctx.caller.events.emit(Event("reused", "run", paper.arxiv_id, detail=found[1].day))
+        self.ctx.caller.events.emit(Event("reused", "run", paper.arxiv_id, detail=origin.day))
         return price_document(document, self.accounting.prices)
 
 

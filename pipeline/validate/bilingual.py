@@ -84,7 +84,7 @@ def root(word: str) -> str:
     return stem(word)[:ROOT]
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=1 << 14)
 def glosses(word: str) -> frozenset[str]:
     """Roots of the English content words of ``word``'s CC-CEDICT definitions (empty if none)."""
     definition = _lookup(word)
@@ -94,7 +94,7 @@ def glosses(word: str) -> frozenset[str]:
                      if len(w) >= 3 and w not in _GLOSS_STOP)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=1 << 14)
 def first_gloss(word: str) -> str:
     """The first content word of ``word``'s first CC-CEDICT sense, lower case ("提出" ->
     "raise"); "" when it has none."""

@@ -19,11 +19,12 @@ content words.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from pipeline.models import ValidationIssue
 from pipeline.validate.bilingual import ROOT, glosses, source_roots, source_units
 from pipeline.validate.terms_en import english_terms
-from pipeline.validate.vocab import Support, content_words, support, supported, word_info, words
+from pipeline.validate.vocab import WORD_CACHE, Support, content_words, support, supported, word_info, words
 
 __all__ = ["check_unsupported_claim", "check_omission", "check_substituted_term",
            "unsupported_words", "uncovered_units", "dropped_key_terms",
@@ -47,8 +48,9 @@ def _issue(field: str, check: str, severity: str, message: str) -> ValidationIss
     return ValidationIssue(field=field, check=check, severity=severity, message=message)
 
 
-def _roots(word: str) -> set[str]:
-    return {s[:ROOT] for s in word_info(word).stems}
+@lru_cache(maxsize=WORD_CACHE)
+def _roots(word: str) -> frozenset[str]:
+    return frozenset(s[:ROOT] for s in word_info(word).stems)
 
 
 def _has_cjk(source: str | None) -> bool:

@@ -52,6 +52,9 @@ _HYPHENATED = re.compile(r"[A-Za-z0-9]+(?:[-'.][A-Za-z0-9]+)*")
 _NON_ALNUM = re.compile(r"[^a-z0-9]")
 _NEGATIVE_PREFIXES = ("non", "un", "in", "im", "ir", "il", "dis")
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+WORD_CACHE = 1 << 15
+"""Entries of each per-word cache here: the distinct words of the abstracts of about ten days
+(5 archive days hold 20,752; at 8,192 a backfill evicted and recomputed most of them)."""
 _STEMMER = snowballstemmer.stemmer("english")
 _STEMMER_LOCK = threading.Lock()  # a Snowball stemmer keeps its word in the object
 _TABLES_LOCK = threading.Lock()
@@ -73,7 +76,7 @@ def load_tables() -> None:
                 _tables_loaded = True
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=WORD_CACHE)
 def stem(word: str) -> str:
     """Snowball English stem of a lower-case word (cached, thread-safe)."""
     with _STEMMER_LOCK:
@@ -102,7 +105,7 @@ class WordInfo:
     number: bool
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=WORD_CACHE)
 def _forms(word: str) -> tuple[frozenset[str], frozenset[str], bool]:
     """(word and its lemmas, their stems -- and the stem of the word less a negative prefix --,
     every lemma is a noun)."""
@@ -121,7 +124,7 @@ def stems_of(word: str) -> frozenset[str]:
     return _forms(word)[1]
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=WORD_CACHE)
 def word_info(word: str) -> WordInfo:
     """:class:`WordInfo` of a lower-case ASCII word (cached; ~50 µs the first time)."""
     forms, stems, noun_only = _forms(word)
@@ -129,7 +132,7 @@ def word_info(word: str) -> WordInfo:
                     word in NUMBER_WORDS)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=WORD_CACHE)
 def zipf_of(word: str) -> float:
     """Zipf frequency of a lower-case word: the highest over the word and its lemmas."""
     return max(zipf_frequency(form, "en") for form in _forms(word)[0])
@@ -194,7 +197,7 @@ def paper_support(abstract: str | None, title: str | None) -> Support:
 def _build(parts: tuple[str, ...], empty: bool) -> Support:
     joined = "\n".join(parts)
     found = set(words(joined))
-    stems = {s for w in found for s in stems_of(w)}
+    stems = set().union(*map(stems_of, found))
     tokens = {m.group().lower() for m in _HYPHENATED.finditer(joined)}
     tokens |= {part for token in tokens if "-" in token for part in token.split("-")}
     numbers = tuple(tok for part in parts for tok in extract_number_tokens(part))
