@@ -110,19 +110,17 @@ class ReuseIndex:
         earlier, stamp = read
         if earlier.arxiv_id != paper.arxiv_id or earlier.validation.status not in REUSABLE:
             return None
-        return earlier, ReusedFrom(day=row[0], digest=row[1], run_id=row[2]), row[3] is not None and row[3] == stamp
+        return earlier, ReusedFrom(day=row[0], digest=row[1], run_id=row[2]), row[3] == stamp
 
-    def record(self, paper: Paper, document: PaperDocument, out_dir: Path, digest: str) -> None:
-        """Remember ``document`` (written in ``out_dir`` for ``digest``, validated by this
-        process's checks) when it is reusable and not itself reused."""
+    def record(self, paper: Paper, document: PaperDocument, out_dir: Path, digest: str, written: str) -> None:
+        """Remember ``document`` (validated by this process's checks, written in ``out_dir`` for
+        ``digest`` as the text ``written``: :func:`~pipeline.output.writer.write_paper`) when it
+        is reusable and not itself reused."""
         if document.validation.status not in REUSABLE or document.provenance.reused_from is not None:
             return
-        try:
-            stamp = _stamp(paper_path(out_dir, paper.arxiv_id).read_bytes())
-        except OSError:
-            stamp = None  # reused later, it is re-checked
         self._query("INSERT OR REPLACE INTO papers VALUES (?, ?, ?, ?, ?)",
-                    (reuse_key(paper), out_dir.name, digest, document.provenance.run_id, stamp))
+                    (reuse_key(paper), out_dir.name, digest, document.provenance.run_id,
+                     _stamp(written.encode("utf-8"))))
 
     def close(self) -> None:
         """Close the index (if it was opened)."""

