@@ -37,7 +37,7 @@ from pipeline.output.lock import output_lock
 from pipeline.output.writer import output_dir, paper_path
 from pipeline.parse import parse_digest
 from pipeline.reuse import ReuseIndex
-from pipeline.runner import run_digest, select_papers
+from pipeline.runner import RunResult, run_digest, select_papers
 from pipeline.session import Session, open_session
 from pipeline.summary import file_sha256, prompt_ids
 
@@ -46,7 +46,9 @@ SUMMARY_NAME = "backfill.json"
 
 class DayReport(BaseModel):
     """One day of a backfill: its digest, output folder, what happened (``done``, ``unchanged``,
-    ``error``), its exit code, and the counts of its run (``unchanged``: of its last run)."""
+    ``error``), its exit code, and the counts of its run. An ``unchanged`` day's papers, reused
+    papers and statuses are its last run's (what its documents hold); its calls, tokens and cost
+    are 0 (this run spent nothing on it)."""
 
     digest: str
     day: str | None
@@ -126,13 +128,13 @@ def execute_backfill(arguments: list[str | Path], options: RunOptions,
             why = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else str(exc)
             reports = backfill.reports + _not_finished(selection.days[len(backfill.reports):], why,
                                                        loaded.out_root(), started)
-            _write_result(loaded, _result(started, reports, selection.skipped, len(backfill.paper_ids), why))
+            _write_result(loaded, backfill_result(started, reports, selection.skipped, len(backfill.paper_ids), why))
             raise
         finally:
             if reuse is not None:
                 reuse.close()
-    result = _result(started, backfill.reports, selection.skipped, len(backfill.paper_ids))
-    write_json_atomic(loaded.out_root() / SUMMARY_NAME, result.model_dump(mode="json"))
+    result = backfill_result(started, backfill.reports, selection.skipped, len(backfill.paper_ids))
+    write_backfill(loaded.out_root(), result)
     return result
 
 
@@ -174,7 +176,7 @@ def _write_result(loaded: LoadedConfig, result: BackfillResult) -> None:
     """Write ``backfill.json`` of a stopped backfill if the disk allows (the original error is
     what the user sees)."""
     try:
-        write_json_atomic(loaded.out_root() / SUMMARY_NAME, result.model_dump(mode="json"))
+        write_backfill(loaded.out_root(), result)
     except OSError:
         pass
 
@@ -208,23 +210,38 @@ def _run_day(backfill: _Backfill, day: DayInput) -> DayReport:
     try:
         digest = parse_digest(day.path)
     except InputError as exc:  # not a digest, cut off, unreadable: this day only
-        return DayReport(digest=str(day.path), day=_iso(day), out_dir="", outcome="error", exit_code=2,
-                         error=str(exc))
+        return error_report(day, exc)
     backfill.paper_ids.update(p.arxiv_id for p in select_papers(digest, None, backfill.options.limit))
     out_dir = output_dir(out_root, digest.path)
     previous = _unchanged(out_dir, day.path, loaded, reuse=backfill.reuse is not None)
     if previous is not None and not all(paper_path(out_dir, p.arxiv_id).is_file() for p in digest.papers):
         previous = None  # a paper file was deleted since: run the day (the cache makes it cheap)
-    if previous is not None:  # this run spent nothing on it: only its papers and statuses are counted
-        idle = {k: 0 for k in ("reused", "model_calls", "cache_hits", "prompt_tokens", "completion_tokens")}
+    if previous is not None:  # this run spent nothing on it; its papers, reused papers and statuses are
+        # those of its documents, as its last run wrote them
+        idle = {k: 0 for k in ("model_calls", "cache_hits", "prompt_tokens", "completion_tokens")}
         return _report(day, out_dir, previous | idle | {"cost": 0.0}, "unchanged", 0.0)
     with output_lock(out_dir, "run"):
         result = run_digest(digest, loaded, backfill.session.provider(), backfill.session.cache, out_root=out_root,
                             limit=backfill.options.limit, concurrency=loaded.config.run.concurrency,
                             events=EventLog(listener=backfill.listener), reuse=backfill.reuse)
+    return done_report(day, result)
+
+
+def done_report(day: DayInput, result: RunResult) -> DayReport:
+    """The :class:`DayReport` of a day that ran (outcome ``done``), from its :class:`RunResult`."""
     summary = result.summary_json | {"distinct_papers": len({d.arxiv_id for d in result.documents})}
-    return _report(day, out_dir, summary, "done", summary.get("wall_seconds", 0.0),
+    return _report(day, result.out_dir, summary, "done", summary.get("wall_seconds", 0.0),
                    statuses={d.validation.status for d in result.documents})
+
+
+def error_report(day: DayInput, error: InputError) -> DayReport:
+    """The :class:`DayReport` of a day that could not be read (outcome ``error``, exit code 2)."""
+    return DayReport(digest=str(day.path), day=_iso(day), out_dir="", outcome="error", exit_code=2, error=str(error))
+
+
+def write_backfill(out_root: Path, result: BackfillResult) -> None:
+    """Write ``result`` to ``<out_root>/backfill.json`` (atomically). Raises OSError."""
+    write_json_atomic(out_root / SUMMARY_NAME, result.model_dump(mode="json"))
 
 
 def _unchanged(out_dir: Path, path: Path, loaded: LoadedConfig, *, reuse: bool = True) -> dict[str, Any] | None:
@@ -268,8 +285,10 @@ def _iso(day: DayInput) -> str | None:
     return day.day.isoformat() if day.day else None
 
 
-def _result(started: str, reports: list[DayReport], skipped: list[str], distinct: int,
-            stopped: str | None = None) -> BackfillResult:
+def backfill_result(started: str, reports: list[DayReport], skipped: list[str], distinct: int,
+                    stopped: str | None = None) -> BackfillResult:
+    """The :class:`BackfillResult` of ``reports`` (one a day, in order): totals over the days,
+    ``distinct`` papers, the worst exit code; ``started``: ISO time the backfill started."""
     totals: dict[str, Any] = {"days": len(reports), "unchanged": sum(r.outcome == "unchanged" for r in reports),
                               "errors": sum(r.outcome == "error" for r in reports),
                               "not_finished": sum(r.outcome in ("stopped", "not_started") for r in reports)}

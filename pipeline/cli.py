@@ -123,11 +123,12 @@ def _batch(digests: list[Path], options, **flags) -> None:
     from pipeline.days import select_days
 
     try:
-        paths = [day.path for day in select_days(list(digests)).days]
+        selection = select_days(list(digests))
     except HANDLED as exc:
         fail(exc, flags["debug"])
-    run_batch_command(paths, options, batch=flags["batch"], allow_direct=flags["allow_direct"], poll=flags["poll"],
-                      as_json=flags["as_json"], debug=flags["debug"])
+    run_batch_command([day.path for day in selection.days], options, batch=flags["batch"],
+                      allow_direct=flags["allow_direct"], poll=flags["poll"], as_json=flags["as_json"],
+                      debug=flags["debug"], skipped=selection.skipped)
 
 
 def _backfill(digests: list[Path], options, as_json: bool, debug: bool, dry_run: bool) -> None:

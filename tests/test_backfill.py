@@ -117,6 +117,8 @@ def test_a_warm_rerun_skips_every_unchanged_day(tmp_path: Path) -> None:
     warm = json.loads(run_cli("run", *files, *fake_options(tmp_path), "--json").stdout)
     assert [d["outcome"] for d in warm["days"]] == ["unchanged"] * 3
     assert warm["totals"]["model_calls"] == 0 and warm["totals"]["papers"] == 22
+    # what the days' documents hold, as their last run wrote them: 4 + 4 papers carried from earlier days
+    assert [d["reused"] for d in warm["days"]] == [0, 4, 4] and warm["totals"]["reused"] == 8
     assert run_json.read_bytes() == before
     files[1].write_text(files[1].read_text(encoding="utf-8") + "\n", encoding="utf-8")  # day 2's file changed
     changed = json.loads(run_cli("run", *files, *fake_options(tmp_path), "--json").stdout)

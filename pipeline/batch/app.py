@@ -7,12 +7,14 @@ lives there) and every digest's output-folder lock from before the first batch t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from pipeline.app import RunOptions, load_run_config
+from pipeline.backfill import BackfillResult, backfill_result, done_report, error_report, write_backfill
 from pipeline.batch.client import BatchClient
 from pipeline.batch.driver import BatchDriver, BatchOptions
 from pipeline.batch.finish import BatchOnlyProvider, output_locks, write_outputs
@@ -21,6 +23,7 @@ from pipeline.batch.report import BatchReport, OnBatchEvent
 from pipeline.batch.results import LineFailure, mark_exported, read_results, store_answers, was_exported
 from pipeline.batch.state import StateFile
 from pipeline.config import LoadedConfig
+from pipeline.days import DayInput
 from pipeline.errors import ConfigError, InputError
 from pipeline.events import Event, EventLog
 from pipeline.llm import provider_spec
@@ -29,6 +32,7 @@ from pipeline.output.files import write_text_atomic
 from pipeline.output.writer import output_dir
 from pipeline.parse import parse_digest
 from pipeline.plan import Planner, plan_papers
+from pipeline.publish.names import day_of
 from pipeline.reuse import ReuseIndex, reuse_key
 from pipeline.runner import RunResult, run_context, select_papers
 from pipeline.session import open_session
@@ -36,10 +40,13 @@ from pipeline.session import open_session
 
 @dataclass
 class BatchRunResult:
-    """What ``run --batch`` returns: the rounds' ``report`` and each digest's ``runs``."""
+    """What ``run --batch`` returns: the rounds' ``report``, each readable digest's ``runs`` and,
+    for several digests, the ``backfill`` summary (also written to ``<out_root>/backfill.json``:
+    one row a day, unreadable days included, as :mod:`pipeline.backfill` writes it)."""
 
     report: BatchReport
     runs: list[RunResult]
+    backfill: BackfillResult | None = None
 
 
 def require_batch(loaded: LoadedConfig, option: str) -> None:
@@ -81,12 +88,20 @@ def papers_to_send(digests: list[Digest], options: RunOptions, reuse: ReuseIndex
 
 def execute_batch_run(digest_paths: list[Path], options: RunOptions, batch: BatchOptions, *,
                       on_batch: OnBatchEvent = lambda event: None,
-                      listener: Callable[[Event], None] | None = None) -> BatchRunResult:
-    """``run DIGEST... --batch`` (:mod:`pipeline.batch`). Raises PipelineError subclasses."""
+                      listener: Callable[[Event], None] | None = None,
+                      skipped: Sequence[str] = ()) -> BatchRunResult:
+    """``run DIGEST... --batch`` (:mod:`pipeline.batch`). ``skipped``: the files the day selection
+    left out (``path: reason``), for the backfill summary of several digests. Raises
+    PipelineError subclasses."""
     if options.no_cache:
         raise ConfigError("--no-cache", ["--batch keeps the batch answers in the stage cache between rounds and runs: "
                                          "it needs the disk cache"])
-    loaded, digests = _checked(digest_paths, options, "--batch")
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    loaded = load_run_config(options)
+    require_batch(loaded, "--batch")
+    days = [DayInput(path, day_of(path.name)) for path in digest_paths]
+    unreadable: dict[Path, InputError] = {}
+    digests = _readable(days, unreadable)
     out_root = loaded.out_root()
     reuse = ReuseIndex(out_root) if options.reuse else None
     with open_session(loaded) as session, closing(reuse) if reuse is not None else nullcontext():
@@ -103,7 +118,32 @@ def execute_batch_run(digest_paths: list[Path], options: RunOptions, batch: Batc
             writer = provider if batch.allow_direct else BatchOnlyProvider(provider, reasons)
             runs = write_outputs(digests, loaded, writer, session.cache, out_root=out_root, ids=options.ids,
                                  limit=options.limit, listener=listener, reuse=reuse)
-    return BatchRunResult(report, runs)
+    if len(days) == 1:
+        return BatchRunResult(report, runs)
+    done = {Path(digest.path): run for digest, run in zip(digests, runs)}
+    reports = [error_report(day, unreadable[day.path]) if day.path in unreadable else done_report(day, done[day.path])
+               for day in days]
+    distinct = {p.arxiv_id for p in selected_papers(digests, options)}
+    backfill = backfill_result(started, reports, list(skipped), len(distinct))
+    write_backfill(out_root, backfill)
+    return BatchRunResult(report, runs, backfill)
+
+
+def _readable(days: list[DayInput], unreadable: dict[Path, InputError]) -> list[Digest]:
+    """The parsed digests of ``days``. One digest that cannot be read raises InputError; of
+    several, each that cannot be read (not a digest, cut off, unreadable) goes into
+    ``unreadable`` and the others go on, as in a backfill; none readable raises the first error."""
+    digests = []
+    for day in days:
+        try:
+            digests.append(parse_digest(day.path))
+        except InputError as exc:
+            if len(days) == 1:
+                raise
+            unreadable[day.path] = exc
+    if not digests:
+        raise next(iter(unreadable.values()))
+    return digests
 
 
 

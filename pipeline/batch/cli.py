@@ -41,31 +41,35 @@ def _say(text: str) -> None:
 
 
 def run_batch_command(digests: list[Path], options, *, batch: bool, allow_direct: bool, poll: float | None,
-                      as_json: bool, debug: bool) -> NoReturn:
-    """``run DIGEST... --batch``: the rounds with progress lines, then each digest's summary (or
-    JSON: ``{"batch": ..., "runs": [...]}``); exits like ``run`` (0, 1, 2; 130 on Ctrl-C).
+                      as_json: bool, debug: bool, skipped: list[str] | None = None) -> NoReturn:
+    """``run DIGEST... --batch``: the rounds with progress lines, then each digest's summary, or
+    for several digests the backfill table (or JSON: ``{"batch": ..., "runs": [...]}``, plus
+    ``"backfill"`` for several digests); exits like ``run`` (0, 1, 2; 130 on Ctrl-C; several
+    digests: the worst day's). ``skipped``: files the day selection left out.
     ``--allow-direct`` or ``--batch-poll`` without ``--batch`` is an error (exit 2)."""
     from pipeline.errors import ConfigError
 
     if not batch:
         fail(ConfigError("--allow-direct" if allow_direct else "--batch-poll", ["only with --batch"]), debug)
-    _run_batch(digests, options, allow_direct=allow_direct, poll=poll, as_json=as_json, debug=debug)
+    _run_batch(digests, options, allow_direct=allow_direct, poll=poll, as_json=as_json, debug=debug,
+               skipped=skipped or [])
 
 
 def _run_batch(digests: list[Path], options, *, allow_direct: bool, poll: float | None, as_json: bool,
-               debug: bool) -> NoReturn:
+               debug: bool, skipped: list[str]) -> NoReturn:
     from pipeline.batch.app import execute_batch_run
     from pipeline.batch.driver import BatchOptions
     from pipeline.batch.poll import PollPolicy
     from pipeline.batch.report import event_line, report_line
     from pipeline.report import print_run_summary, progress_listener
+    from pipeline.report_backfill import print_backfill
 
     batch = BatchOptions(allow_direct=allow_direct, poll=PollPolicy(first=poll, most=max(poll, PollPolicy.most))
                          if poll else PollPolicy())
     try:
         with progress_listener(err, disable=as_json) as listener:
             result = execute_batch_run(digests, options, batch, on_batch=lambda e: _say(event_line(e)),
-                                       listener=listener)
+                                       listener=listener, skipped=skipped)
     except HANDLED as exc:
         fail(exc, debug)
     except KeyboardInterrupt:
@@ -76,12 +80,19 @@ def _run_batch(digests: list[Path], options, *, allow_direct: bool, poll: float 
     if result.report.unanswered and not allow_direct:
         _say(f"{len(result.report.unanswered)} requests have no answer: their papers are written failed (check "
              "provider); run the same command again to retry them, or add --allow-direct")
+    backfill = result.backfill
     if as_json:
-        sys.stdout.write(json.dumps({"batch": result.report.to_dict(),
-                                     "runs": [r.summary_json for r in result.runs]}, indent=2) + "\n")
+        document = {"batch": result.report.to_dict(), "runs": [r.summary_json for r in result.runs]}
+        if backfill is not None:
+            document["backfill"] = backfill.model_dump(mode="json")
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    elif backfill is not None:
+        print_backfill(err, backfill)
     else:
         for run in result.runs:
             print_run_summary(err, run)
+    if backfill is not None:
+        raise typer.Exit(backfill.exit_code)
     raise typer.Exit(max((_exit_code(run) for run in result.runs), default=0))
 
 
