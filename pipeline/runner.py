@@ -54,6 +54,7 @@ from pipeline.stages.caller import ModelCaller
 from pipeline.stages.job import RunContext
 from pipeline.stages.registry import model_stages
 from pipeline.summary import RunSummary, build_summary
+from pipeline.validate.preload import start_loading
 
 
 @dataclass
@@ -144,6 +145,7 @@ def run_digest(digest: Digest, loaded: LoadedConfig, provider: Provider, cache: 
     rest listed as ``skipped`` (``stopped``), unless ``write_on_stop`` is False (a rerun rewrites
     nothing then); the error is raised again."""
     started, clock = datetime.now(timezone.utc), time.perf_counter()
+    start_loading()  # the checks' word tables, while the first requests are out
     events = events or EventLog()
     papers = select_papers(digest, ids, limit)
     ctx, accounting = run_context(loaded, provider, cache, events, retry=retry, force_stages=force_stages)

@@ -21,7 +21,6 @@ from pipeline.config import LoadedConfig
 from pipeline.llm import create_provider
 from pipeline.llm.base import Provider
 from pipeline.stages.registry import stage_names
-from pipeline.validate.preload import start_loading
 
 
 def open_cache(loaded: LoadedConfig, no_cache: bool) -> CacheStore:
@@ -83,10 +82,7 @@ class Session:
 
 @contextmanager
 def open_session(loaded: LoadedConfig, *, no_cache: bool = False) -> Iterator[Session]:
-    """A :class:`Session` for ``loaded`` (``no_cache``: keep the cache in memory), closed on exit.
-    The checks' word tables start loading in the background (:mod:`pipeline.validate.preload`),
-    overlapping the provider's start and the first requests."""
-    start_loading()
+    """A :class:`Session` for ``loaded`` (``no_cache``: keep the cache in memory), closed on exit."""
     session = Session(loaded, no_cache)
     try:
         yield session

@@ -7,6 +7,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from support.days import write_days
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -31,17 +33,31 @@ def test_start_loading_loads_every_table_once_in_a_fresh_process():
     assert out == "True True"
 
 
-def test_opening_a_session_starts_the_loading(tmp_path):
+def test_a_run_starts_the_loading(tmp_path):
     out = _child(f"""
         from pathlib import Path
-        from pipeline.app import RunOptions, load_run_config
-        from pipeline.session import open_session
+        from pipeline.app import RunOptions, execute_run
         from pipeline.validate import preload, vocab
-        loaded = load_run_config(RunOptions(config=Path("config.yaml"), provider="fake",
-                                            cache_dir=Path({str(tmp_path / "cache")!r})))
+        options = RunOptions(config=Path("config.yaml"), provider="fake", limit=1,
+                             out_dir=Path({str(tmp_path / "out")!r}), cache_dir=Path({str(tmp_path / "cache")!r}))
         assert preload._thread is None
-        with open_session(loaded) as session:
-            preload._thread.join(60)
-            print(vocab._tables_loaded, session.provider().name)
+        result = execute_run(Path("samples/seed-digest.md"), options)
+        print(preload._thread is not None and vocab._tables_loaded, result.summary.papers)
     """)
-    assert out == "True fake"
+    assert out == "True 1"
+
+
+def test_a_warm_backfill_whose_days_are_all_unchanged_loads_no_table(tmp_path):
+    files = write_days(tmp_path / "data", {"2026-06-16": (0, 2), "2026-06-17": (1, 3)})
+    code = f"""
+        from pathlib import Path
+        from pipeline.app import RunOptions
+        from pipeline.backfill import execute_backfill
+        from pipeline.validate import preload, vocab
+        options = RunOptions(config=Path("config.yaml"), provider="fake",
+                             out_dir=Path({str(tmp_path / "out")!r}), cache_dir=Path({str(tmp_path / "cache")!r}))
+        result = execute_backfill({[str(f) for f in files]!r}, options)
+        print([d.outcome for d in result.days], preload._thread is not None, vocab._tables_loaded)
+    """
+    assert _child(code) == "['done', 'done'] True True"
+    assert _child(code) == "['unchanged', 'unchanged'] False False"

@@ -4,8 +4,9 @@ The checks read three tables that their libraries load on first use: lemminflect
 and wordfreq's English list (:func:`pipeline.validate.vocab.load_tables`, about 0.5 s) and the
 CC-CEDICT dictionary (:func:`pipeline.validate.bilingual.load_table`, about 0.25 s). Loaded
 lazily, they cost the first paper that reaches a check that time, on the run's critical path.
-:func:`start_loading` loads them on a daemon thread instead, so that the loading overlaps the
-run's own waits (opening the provider, the first model requests); a check that needs a table
+:func:`pipeline.runner.run_digest` calls :func:`start_loading` as it starts, which loads them on
+a daemon thread, so that the loading overlaps the first model requests (a backfill whose days are
+all unchanged runs no day and loads nothing); a check that needs a table
 before it is loaded waits for it under the same locks the lazy path takes, so the result is the
 same either way.
 """
