@@ -154,6 +154,21 @@ def test_garbage_json_is_one_line_exit_2_and_nothing_rewritten(config: Path, tmp
     assert _snapshot(folder.parent) | {"garbage": garbage.read_bytes()} == before
 
 
+def test_every_broken_paper_file_is_named_at_once(config: Path, tmp_path: Path) -> None:
+    folder = _run(config, tmp_path / "out", SEED, "--ids", IDS)
+    names = sorted(p.name for p in (folder / "papers").glob("*.json"))
+    (folder / "papers" / names[0]).write_text("{", encoding="utf-8")
+    (folder / "papers" / names[1]).write_text("[]", encoding="utf-8")
+    before = _snapshot(folder.parent)
+    result = _validate(str(folder))
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert names[0] in lines[0] and "not valid JSON" in lines[0]
+    assert "1 more paper file(s) cannot be checked" in lines[0] and names[1] in lines[0]
+    assert _snapshot(folder.parent) == before  # nothing rewritten
+
+
 def test_json_that_is_not_a_paper_document_names_what_is_wrong(tmp_path: Path) -> None:
     wrong = tmp_path / "paper.json"
     wrong.write_text(json.dumps({"arxiv_id": "2601.00001", "title": "x"}), encoding="utf-8")

@@ -11,7 +11,8 @@ paper entries, ``status_counts``, ``failures_per_check`` and
 Everything is read and checked before anything is written: a path that is not an output, or a
 file that is not a valid paper document (or a broken ``digest.json`` / ``run.json``), raises
 :class:`pipeline.errors.InputError` (exit 2) naming the file and what is wrong, with nothing
-rewritten. The CLI only prints the :class:`ValidateReport`.
+rewritten; every paper file is read first, so one line names the first broken file and how
+many more there are. The CLI only prints the :class:`ValidateReport`.
 """
 
 from __future__ import annotations
@@ -300,15 +301,41 @@ def validate_path(path: str | Path, *, dry_run: bool = False) -> ValidateReport:
                 if folder is not None:
                     locks.enter_context(output_lock(folder, "validate", create=False))
         outputs: list[OutputFolder] = []
+        broken: list[InputError] = []
         for folder, files in found:
-            out = OutputFolder(folder, [_check_paper(f) for f in files], whole=not path.is_file())
-            if folder is not None:
+            out = OutputFolder(folder, _check_papers(files, broken), whole=not path.is_file())
+            if folder is not None and not broken:
                 _update_aggregates(out)
             outputs.append(out)
+        if broken:
+            raise _all_broken(broken)
         report = ValidateReport(path, outputs, dry_run)
         if not dry_run:
             _write(report)
     return report
+
+
+def _check_papers(files: list[Path], broken: list[InputError]) -> list[PaperResult]:
+    """:func:`_check_paper` of each file; the InputError of each that is not a valid paper
+    document goes into ``broken`` (every broken file is found, not only the first)."""
+    results = []
+    for file in files:
+        try:
+            results.append(_check_paper(file))
+        except InputError as exc:
+            broken.append(exc)
+    return results
+
+
+def _all_broken(broken: list[InputError]) -> InputError:
+    """One InputError for every broken paper file: the first one's, naming how many more there
+    are and the first few of them."""
+    first = broken[0]
+    if len(broken) == 1:
+        return first
+    names = ", ".join(str(e.path) for e in broken[1:4]) + (", ..." if len(broken) > 4 else "")
+    return InputError(first.path, f"{first.message}; {len(broken) - 1} more paper file(s) cannot be checked "
+                                  f"({names}); nothing was rewritten", line=first.line, paper_id=first.paper_id)
 
 
 def _write(report: ValidateReport) -> None:
