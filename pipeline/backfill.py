@@ -35,6 +35,7 @@ from pipeline.events import Event, EventLog
 from pipeline.output.files import write_json_atomic
 from pipeline.output.lock import output_lock
 from pipeline.output.writer import output_dir, paper_path
+from pipeline.models import Digest
 from pipeline.parse import parse_digest
 from pipeline.reuse import ReuseIndex
 from pipeline.runner import RunResult, run_digest, select_papers
@@ -42,6 +43,7 @@ from pipeline.session import Session, open_session
 from pipeline.summary import file_sha256, prompt_ids
 
 SUMMARY_NAME = "backfill.json"
+IDS_WITH_SEVERAL = "--ids selects papers of one digest; with several, use --limit N (per day)"
 
 
 class DayReport(BaseModel):
@@ -105,10 +107,10 @@ def execute_backfill(arguments: list[str | Path], options: RunOptions,
     call for bad options or arguments; ProviderError, CacheError, OSError, OutputLockedError
     stop the whole backfill (the days done so far stay written)."""
     if options.ids:
-        raise ConfigError("--ids", ["--ids selects papers of one digest; with several, use --limit N (per day)"])
+        raise ConfigError("--ids", [IDS_WITH_SEVERAL])
     selection = select_days(arguments)
     loaded = load_run_config(options)
-    _refuse_shared_output(selection.days, loaded.out_root())
+    refuse_shared_output(selection.days, loaded.out_root())
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     with open_session(loaded, no_cache=options.no_cache) as session:
         session.provider()
@@ -126,7 +128,7 @@ def execute_backfill(arguments: list[str | Path], options: RunOptions,
                     _recount(listener, expected, index, backfill.reports[-1])
         except (KeyboardInterrupt, PipelineError, OSError) as exc:  # the whole backfill stops: say how far it got
             why = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else str(exc)
-            reports = backfill.reports + _not_finished(selection.days[len(backfill.reports):], why,
+            reports = backfill.reports + not_finished(selection.days[len(backfill.reports):], why,
                                                        loaded.out_root(), started)
             _write_result(loaded, backfill_result(started, reports, selection.skipped, len(backfill.paper_ids), why))
             raise
@@ -138,7 +140,7 @@ def execute_backfill(arguments: list[str | Path], options: RunOptions,
     return result
 
 
-def _refuse_shared_output(days: list[DayInput], out_root: Path) -> None:
+def refuse_shared_output(days: list[DayInput], out_root: Path) -> None:
     """Raise InputError when two digests would write the same output folder (the same file name
     in two folders): the second would overwrite the first's outputs."""
     seen: dict[Path, Path] = {}
@@ -150,16 +152,17 @@ def _refuse_shared_output(days: list[DayInput], out_root: Path) -> None:
         seen[folder] = day.path
 
 
-def _not_finished(days: list[DayInput], why: str, out_root: Path, started: str) -> list[DayReport]:
+def not_finished(days: list[DayInput], why: str, out_root: Path, started: str) -> list[DayReport]:
     """Reports for the day a stopped backfill was in (``stopped``: what its stopped run wrote,
-    when it got that far) and those it never reached."""
-    return [_stopped_day(day, why, out_root, started) if i == 0 else
+    when it got that far; ``days[0]``) and those it never reached (the others, ``not_started``)."""
+    return [stopped_day(day, why, out_root, started) if i == 0 else
             DayReport(digest=str(day.path), day=_iso(day), out_dir="", exit_code=0, outcome="not_started")
             for i, day in enumerate(days)]
 
 
-def _stopped_day(day: DayInput, why: str, out_root: Path, started: str) -> DayReport:
-    """The day a backfill stopped in: the papers, calls and statuses of the ``run.json`` its run
+def stopped_day(day: DayInput, why: str, out_root: Path, started: str) -> DayReport:
+    """The :class:`DayReport` of the day a backfill stopped in (``why``; ``started``: ISO time the
+    backfill started): the papers, calls and statuses of the ``run.json`` its run
     wrote when it stopped (one written since the backfill started), else nothing done."""
     out_dir = output_dir(out_root, day.path)
     try:
@@ -213,13 +216,9 @@ def _run_day(backfill: _Backfill, day: DayInput) -> DayReport:
         return error_report(day, exc)
     backfill.paper_ids.update(p.arxiv_id for p in select_papers(digest, None, backfill.options.limit))
     out_dir = output_dir(out_root, digest.path)
-    previous = _unchanged(out_dir, day.path, loaded, reuse=backfill.reuse is not None)
-    if previous is not None and not all(paper_path(out_dir, p.arxiv_id).is_file() for p in digest.papers):
-        previous = None  # a paper file was deleted since: run the day (the cache makes it cheap)
-    if previous is not None:  # this run spent nothing on it; its papers, reused papers and statuses are
-        # those of its documents, as its last run wrote them
-        idle = {k: 0 for k in ("model_calls", "cache_hits", "prompt_tokens", "completion_tokens")}
-        return _report(day, out_dir, previous | idle | {"cost": 0.0}, "unchanged", 0.0)
+    previous = unchanged_day(out_dir, digest, loaded, reuse=backfill.reuse is not None)
+    if previous is not None:
+        return unchanged_report(day, out_dir, previous)
     with output_lock(out_dir, "run"):
         result = run_digest(digest, loaded, backfill.session.provider(), backfill.session.cache, out_root=out_root,
                             limit=backfill.options.limit, concurrency=loaded.config.run.concurrency,
@@ -242,6 +241,24 @@ def error_report(day: DayInput, error: InputError) -> DayReport:
 def write_backfill(out_root: Path, result: BackfillResult) -> None:
     """Write ``result`` to ``<out_root>/backfill.json`` (atomically). Raises OSError."""
     write_json_atomic(out_root / SUMMARY_NAME, result.model_dump(mode="json"))
+
+
+def unchanged_day(out_dir: Path, digest: Digest, loaded: LoadedConfig, *, reuse: bool = True) -> dict[str, Any] | None:
+    """The last run's summary (``run.json``) of a day that need not run again (:func:`_unchanged`)
+    and whose every paper file is still there; None when the day must run (a deleted paper
+    file: the cache makes running it cheap)."""
+    previous = _unchanged(out_dir, Path(digest.path), loaded, reuse=reuse)
+    if previous is not None and not all(paper_path(out_dir, p.arxiv_id).is_file() for p in digest.papers):
+        return None
+    return previous
+
+
+def unchanged_report(day: DayInput, out_dir: Path, previous: dict[str, Any]) -> DayReport:
+    """The :class:`DayReport` of an ``unchanged`` day: papers, reused papers and statuses of its
+    documents as its last run (``previous``) wrote them; 0 calls, tokens and cost (this run spent
+    nothing on it)."""
+    idle = {k: 0 for k in ("model_calls", "cache_hits", "prompt_tokens", "completion_tokens")}
+    return _report(day, out_dir, previous | idle | {"cost": 0.0}, "unchanged", 0.0)
 
 
 def _unchanged(out_dir: Path, path: Path, loaded: LoadedConfig, *, reuse: bool = True) -> dict[str, Any] | None:

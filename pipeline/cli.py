@@ -59,7 +59,7 @@ def run(
     overrides: SetOpt = None,
     variant: VariantOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the run summary as JSON instead of a table")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="estimate calls, tokens and cost of one DIGEST; call no model, write nothing")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="estimate calls, tokens and cost of one DIGEST; call no model, write nothing (not with --batch)")] = False,
     no_reuse: Annotated[bool, typer.Option("--no-reuse", help="translate each day's own text, even for a paper an earlier day under the same output root finished with the same abstract")] = False,
     batch: Annotated[bool, typer.Option("--batch", help="send the requests through the provider's Batch API (openai), round by round, then write the outputs from the cache; resumable (OUT/.batch-state.json)")] = False,
     allow_direct: Annotated[bool, typer.Option("--allow-direct", help="with --batch: send requests no batch answered as direct calls [default: their papers are written failed]")] = False,
@@ -71,7 +71,9 @@ def run(
     Outputs go to OUT/<digest-stem>/: papers/<id>.json, digest.json, run.json, digest.en.md and
     the publication files. Every model reply is cached, so running again costs no model calls. With
     several digests (or a folder), each day runs in date order into its own folder, a paper an
-    earlier day finished is reused, and OUT/backfill.json sums up every day. Exit 0 every paper ok
+    earlier day finished is reused, a day that cannot be read is reported and the others go on, a
+    day unchanged since its last complete run is skipped, and OUT/backfill.json sums up every day
+    (also with --batch; --json then prints {"batch", "runs", "backfill"}). Exit 0 every paper ok
     or repaired, 1 some failed validation or were skipped (budget reached) or an input record could
     not be read as a paper, 2 bad input or config (with several days: the worst of the days).
     """
@@ -85,6 +87,10 @@ def run(
                          no_cache=no_cache, limit=limit, ids=paper_ids, provider=provider,
                          base_url=base_url, model=model, concurrency=concurrency, timeout=timeout, variant=variant,
                          reuse=not no_reuse)
+    if dry_run and batch:
+        from pipeline.errors import ConfigError
+        fail(ConfigError("--dry-run", ["not with --batch (it would send the batches): run --dry-run without --batch "
+                                       "for the estimate; batch answers cost the batch_discount of its prices"]), debug)
     if batch or allow_direct or batch_poll is not None:
         _batch(digests, options, batch=batch, allow_direct=allow_direct, poll=batch_poll, as_json=as_json,
                debug=debug)

@@ -220,19 +220,3 @@ def test_several_days_in_batch_mode_reuse_papers_of_earlier_days(tmp_path: Path)
     assert (totals["papers"], totals["distinct_papers"], totals["reused"], totals["model_calls"]) == (8, 6, 2, 12)
     assert backfill["exit_code"] == 0 and "backfill" in result.stderr and "2026-06-17" in result.stderr
 
-
-def test_an_unreadable_day_in_batch_mode_is_reported_and_the_others_go_on(tmp_path: Path) -> None:
-    from support.days import write_days
-
-    write_days(tmp_path / "data", {"2026-06-16": (0, 2), "2026-06-18": (2, 4)})
-    (tmp_path / "data" / "2026-06-17.md").write_text("just some notes, no digest\n", encoding="utf-8")
-    (tmp_path / "data" / "2026-06-19.jsonl").write_text("{}\n", encoding="utf-8")  # a raw crawl file: left out
-    with FakeBatchServer(responder=pipeline_responder) as server:
-        result = run_cli("run", tmp_path / "data", *batch_options(server.base_url, tmp_path), "--json")
-        assert direct_calls(server) == 0 and [len(b.lines) for b in server.batches.values()] == [4, 4]
-    assert result.exit_code == 2, result.output  # the worst day's
-    backfill = json.loads(result.stdout)["backfill"]
-    assert [d["outcome"] for d in backfill["days"]] == ["done", "error", "done"]
-    assert "2026-06-17.md" in backfill["days"][1]["error"] and backfill["days"][2]["status_counts"]["ok"] == 2
-    assert any("2026-06-19.jsonl" in line for line in backfill["skipped_files"])
-    assert read_json(tmp_path / "out" / "backfill.json") == backfill

@@ -14,7 +14,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pipeline.app import RunOptions, load_run_config
-from pipeline.backfill import BackfillResult, backfill_result, done_report, error_report, write_backfill
+from pipeline.backfill import (
+    IDS_WITH_SEVERAL,
+    BackfillResult,
+    DayReport,
+    backfill_result,
+    done_report,
+    error_report,
+    not_finished,
+    refuse_shared_output,
+    unchanged_day,
+    unchanged_report,
+    write_backfill,
+)
 from pipeline.batch.client import BatchClient
 from pipeline.batch.driver import BatchDriver, BatchOptions
 from pipeline.batch.finish import BatchOnlyProvider, output_locks, write_outputs
@@ -24,7 +36,7 @@ from pipeline.batch.results import LineFailure, mark_exported, read_results, sto
 from pipeline.batch.state import StateFile
 from pipeline.config import LoadedConfig
 from pipeline.days import DayInput
-from pipeline.errors import ConfigError, InputError
+from pipeline.errors import ConfigError, InputError, PipelineError
 from pipeline.events import Event, EventLog
 from pipeline.llm import provider_spec
 from pipeline.models import Digest, Paper
@@ -91,42 +103,110 @@ def execute_batch_run(digest_paths: list[Path], options: RunOptions, batch: Batc
                       listener: Callable[[Event], None] | None = None,
                       skipped: Sequence[str] = ()) -> BatchRunResult:
     """``run DIGEST... --batch`` (:mod:`pipeline.batch`). ``skipped``: the files the day selection
-    left out (``path: reason``), for the backfill summary of several digests. Raises
-    PipelineError subclasses."""
+    left out (``path: reason``), for the backfill summary of several digests.
+
+    Several digests run as a backfill does (:mod:`pipeline.backfill`): ``--ids`` and two digests
+    writing one output folder are refused, a day that cannot be read is reported and the others
+    go on, a day unchanged since its last complete run is neither planned nor written again, and
+    ``backfill.json`` is written, also when the run stops (Ctrl-C, a provider or disk error:
+    the days written, the day it stopped in, the days not started). Raises PipelineError
+    subclasses."""
     if options.no_cache:
         raise ConfigError("--no-cache", ["--batch keeps the batch answers in the stage cache between rounds and runs: "
                                          "it needs the disk cache"])
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    days = [DayInput(path, day_of(path.name)) for path in digest_paths]
+    several = len(days) > 1
+    if several and options.ids:
+        raise ConfigError("--ids", [IDS_WITH_SEVERAL])
     loaded = load_run_config(options)
     require_batch(loaded, "--batch")
-    days = [DayInput(path, day_of(path.name)) for path in digest_paths]
-    unreadable: dict[Path, InputError] = {}
-    digests = _readable(days, unreadable)
     out_root = loaded.out_root()
+    if several:
+        refuse_shared_output(days, out_root)
+    days_run = _DaysRun(days, started, list(skipped), out_root)
+    digests = _readable(days, days_run.unreadable)
     reuse = ReuseIndex(out_root) if options.reuse else None
-    with open_session(loaded) as session, closing(reuse) if reuse is not None else nullcontext():
-        provider = session.provider()
-        with output_locks(out_root, digests, "run --batch"):
-            client = BatchClient(**loaded.config.provider_settings())
-            try:
-                driver = BatchDriver(papers_to_send(digests, options, reuse, out_root), loaded, provider,
-                                     session.cache, client, StateFile.load(out_root), batch, on_batch)
-                report = driver.run()
-            finally:
-                client.close()
-            reasons = {p.request: report.unanswered[p.cache_key] for p in driver.final.sendable} if driver.final else {}
-            writer = provider if batch.allow_direct else BatchOnlyProvider(provider, reasons)
-            runs = write_outputs(digests, loaded, writer, session.cache, out_root=out_root, ids=options.ids,
-                                 limit=options.limit, listener=listener, reuse=reuse)
-    if len(days) == 1:
+    if several:  # a day unchanged since its last complete run is not planned or written again
+        days_run.find_unchanged(digests, loaded, reuse is not None)
+    to_run = [d for d in digests if Path(d.path) not in days_run.unchanged]
+    report = BatchReport()
+    try:
+        with open_session(loaded) as session, closing(reuse) if reuse is not None else nullcontext():
+            provider = session.provider()
+            with output_locks(out_root, to_run, "run --batch"):
+                writer = provider
+                if to_run:
+                    client = BatchClient(**loaded.config.provider_settings())
+                    try:
+                        driver = BatchDriver(papers_to_send(to_run, options, reuse, out_root), loaded, provider,
+                                             session.cache, client, StateFile.load(out_root), batch, on_batch)
+                        report = driver.run()
+                    finally:
+                        client.close()
+                    reasons = {p.request: report.unanswered[p.cache_key]
+                               for p in driver.final.sendable} if driver.final else {}
+                    writer = provider if batch.allow_direct else BatchOnlyProvider(provider, reasons)
+                for digest in to_run:
+                    days_run.runs[Path(digest.path)] = write_outputs(
+                        [digest], loaded, writer, session.cache, out_root=out_root, ids=options.ids,
+                        limit=options.limit, listener=listener, reuse=reuse)[0]
+    except (KeyboardInterrupt, PipelineError, OSError) as exc:
+        if several:
+            why = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else str(exc)
+            days_run.write(selected_papers(digests, options), stopped=why)
+        raise
+    runs = list(days_run.runs.values())
+    if not several:
         return BatchRunResult(report, runs)
-    done = {Path(digest.path): run for digest, run in zip(digests, runs)}
-    reports = [error_report(day, unreadable[day.path]) if day.path in unreadable else done_report(day, done[day.path])
-               for day in days]
-    distinct = {p.arxiv_id for p in selected_papers(digests, options)}
-    backfill = backfill_result(started, reports, list(skipped), len(distinct))
-    write_backfill(out_root, backfill)
-    return BatchRunResult(report, runs, backfill)
+    return BatchRunResult(report, runs, days_run.write(selected_papers(digests, options)))
+
+
+@dataclass
+class _DaysRun:
+    """The days of a ``run --batch`` over several digests, for its backfill summary: the
+    ``unreadable`` ones (path -> error), the ``unchanged`` ones (path -> last run's summary) and
+    the ``runs`` written so far (path -> result)."""
+
+    days: list[DayInput]
+    started: str
+    skipped: list[str]
+    out_root: Path
+    unreadable: dict[Path, InputError] = field(default_factory=dict)
+    unchanged: dict[Path, dict] = field(default_factory=dict)
+    runs: dict[Path, RunResult] = field(default_factory=dict)
+
+    def find_unchanged(self, digests: list[Digest], loaded: LoadedConfig, reuse: bool) -> None:
+        for digest in digests:
+            previous = unchanged_day(output_dir(self.out_root, digest.path), digest, loaded, reuse=reuse)
+            if previous is not None:
+                self.unchanged[Path(digest.path)] = previous
+
+    def write(self, selected: list[Paper], stopped: str | None = None) -> BackfillResult:
+        """The backfill summary so far, written to ``backfill.json`` (if the disk allows, when
+        ``stopped``: the original error is what the user sees)."""
+        reports: dict[Path, DayReport] = {}
+        pending = []
+        for day in self.days:
+            if day.path in self.unreadable:
+                reports[day.path] = error_report(day, self.unreadable[day.path])
+            elif day.path in self.unchanged:
+                reports[day.path] = unchanged_report(day, output_dir(self.out_root, day.path), self.unchanged[day.path])
+            elif day.path in self.runs:
+                reports[day.path] = done_report(day, self.runs[day.path])
+            else:
+                pending.append(day)
+        if pending:  # the run stopped: the day it was in, and those it never reached
+            reports.update(zip((day.path for day in pending),
+                               not_finished(pending, stopped or "stopped", self.out_root, self.started)))
+        ordered = [reports[day.path] for day in self.days]
+        result = backfill_result(self.started, ordered, self.skipped, len({p.arxiv_id for p in selected}), stopped)
+        try:
+            write_backfill(self.out_root, result)
+        except OSError:
+            if stopped is None:
+                raise
+        return result
 
 
 def _readable(days: list[DayInput], unreadable: dict[Path, InputError]) -> list[Digest]:

@@ -73,8 +73,9 @@ def _run_batch(digests: list[Path], options, *, allow_direct: bool, poll: float 
     except HANDLED as exc:
         fail(exc, debug)
     except KeyboardInterrupt:
-        err.print("interrupted: submitted batches keep running at the provider and are listed in the state file; "
-                  "run the same command again to resume them (nothing is resubmitted)")
+        err.print("interrupted: written papers and imported answers stay; batches still at the provider keep "
+                  "running and are listed in the state file (.batch-state.json); run the same command again to go on "
+                  "(nothing is resubmitted)")
         raise typer.Exit(130)
     _say(report_line(result.report))
     if result.report.unanswered and not allow_direct:
