@@ -39,6 +39,7 @@ from pipeline.days import DayInput
 from pipeline.errors import ConfigError, InputError, PipelineError
 from pipeline.events import Event, EventLog
 from pipeline.llm import provider_spec
+from pipeline.llm.base import Provider
 from pipeline.models import Digest, Paper
 from pipeline.output.files import write_text_atomic
 from pipeline.output.writer import output_dir
@@ -47,7 +48,7 @@ from pipeline.plan import Planner, plan_papers
 from pipeline.publish.names import day_of
 from pipeline.reuse import ReuseIndex, reuse_key
 from pipeline.runner import RunResult, run_context, select_papers
-from pipeline.session import open_session
+from pipeline.session import Session, open_session
 
 
 @dataclass
@@ -114,42 +115,19 @@ def execute_batch_run(digest_paths: list[Path], options: RunOptions, batch: Batc
     if options.no_cache:
         raise ConfigError("--no-cache", ["--batch keeps the batch answers in the stage cache between rounds and runs: "
                                          "it needs the disk cache"])
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    days = [DayInput(path, day_of(path.name)) for path in digest_paths]
-    several = len(days) > 1
-    if several and options.ids:
-        raise ConfigError("--ids", [IDS_WITH_SEVERAL])
-    loaded = load_run_config(options)
-    require_batch(loaded, "--batch")
-    out_root = loaded.out_root()
-    if several:
-        refuse_shared_output(days, out_root)
-    days_run = _DaysRun(days, started, list(skipped), out_root)
-    digests = _readable(days, days_run.unreadable)
-    reuse = ReuseIndex(out_root) if options.reuse else None
+    loaded, days_run, digests = _checked_days(digest_paths, options, skipped)
+    several = len(days_run.days) > 1
+    reuse = ReuseIndex(loaded.out_root()) if options.reuse else None
     if several:  # a day unchanged since its last complete run is not planned or written again
         days_run.find_unchanged(digests, loaded, reuse is not None)
     to_run = [d for d in digests if Path(d.path) not in days_run.unchanged]
-    report = BatchReport()
     try:
         with open_session(loaded) as session, closing(reuse) if reuse is not None else nullcontext():
-            provider = session.provider()
-            with output_locks(out_root, to_run, "run --batch"):
-                writer = provider
-                if to_run:
-                    client = BatchClient(**loaded.config.provider_settings())
-                    try:
-                        driver = BatchDriver(papers_to_send(to_run, options, reuse, out_root), loaded, provider,
-                                             session.cache, client, StateFile.load(out_root), batch, on_batch)
-                        report = driver.run()
-                    finally:
-                        client.close()
-                    reasons = {p.request: report.unanswered[p.cache_key]
-                               for p in driver.final.sendable} if driver.final else {}
-                    writer = provider if batch.allow_direct else BatchOnlyProvider(provider, reasons)
+            with output_locks(loaded.out_root(), to_run, "run --batch"):
+                report, writer = _send(to_run, loaded, session, options, batch, on_batch, reuse)
                 for digest in to_run:
                     days_run.runs[Path(digest.path)] = write_outputs(
-                        [digest], loaded, writer, session.cache, out_root=out_root, ids=options.ids,
+                        [digest], loaded, writer, session.cache, out_root=loaded.out_root(), ids=options.ids,
                         limit=options.limit, listener=listener, reuse=reuse)[0]
     except (KeyboardInterrupt, PipelineError, OSError) as exc:
         if several:
@@ -160,6 +138,42 @@ def execute_batch_run(digest_paths: list[Path], options: RunOptions, batch: Batc
     if not several:
         return BatchRunResult(report, runs)
     return BatchRunResult(report, runs, days_run.write(selected_papers(digests, options)))
+
+
+def _checked_days(digest_paths: list[Path], options: RunOptions,
+                  skipped: Sequence[str]) -> tuple[LoadedConfig, _DaysRun, list[Digest]]:
+    """The checked config, the days (with those that cannot be read) and the readable digests;
+    with several digests, ``--ids`` and two digests writing one output folder are refused."""
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    days = [DayInput(path, day_of(path.name)) for path in digest_paths]
+    if len(days) > 1 and options.ids:
+        raise ConfigError("--ids", [IDS_WITH_SEVERAL])
+    loaded = load_run_config(options)
+    require_batch(loaded, "--batch")
+    if len(days) > 1:
+        refuse_shared_output(days, loaded.out_root())
+    days_run = _DaysRun(days, started, list(skipped), loaded.out_root())
+    return loaded, days_run, _readable(days, days_run.unreadable)
+
+
+def _send(digests: list[Digest], loaded: LoadedConfig, session: Session, options: RunOptions, batch: BatchOptions,
+          on_batch: OnBatchEvent, reuse: ReuseIndex | None) -> tuple[BatchReport, Provider]:
+    """The batch rounds for ``digests`` (none when empty); returns their report and the provider
+    the write phase uses (one that answers only from the cache unless ``--allow-direct``)."""
+    provider = session.provider()
+    if not digests:
+        return BatchReport(), provider
+    client = BatchClient(**loaded.config.provider_settings())
+    try:
+        driver = BatchDriver(papers_to_send(digests, options, reuse, loaded.out_root()), loaded, provider,
+                             session.cache, client, StateFile.load(loaded.out_root()), batch, on_batch)
+        report = driver.run()
+    finally:
+        client.close()
+    if batch.allow_direct:
+        return report, provider
+    reasons = {p.request: report.unanswered[p.cache_key] for p in driver.final.sendable} if driver.final else {}
+    return report, BatchOnlyProvider(provider, reasons)
 
 
 @dataclass
