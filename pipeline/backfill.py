@@ -218,18 +218,26 @@ def _run_day(backfill: _Backfill, day: DayInput) -> DayReport:
     out_dir = output_dir(out_root, digest.path)
     previous = unchanged_day(out_dir, digest, loaded, reuse=backfill.reuse is not None)
     if previous is not None:
+        backfill.paper_ids.update(written_ids(digest, out_dir))
         return unchanged_report(day, out_dir, previous)
     with output_lock(out_dir, "run"):
         result = run_digest(digest, loaded, backfill.session.provider(), backfill.session.cache, out_root=out_root,
                             limit=backfill.options.limit, concurrency=loaded.config.run.concurrency,
                             events=EventLog(listener=backfill.listener), reuse=backfill.reuse)
+    backfill.paper_ids.update(written_ids(digest, out_dir))
     return done_report(day, result)
 
 
+def written_ids(digest: Digest, out_dir: Path) -> set[str]:
+    """The ids of ``digest``'s papers that have a paper file in ``out_dir`` (what its
+    ``run.json`` counts as papers: this run's and earlier runs' still there)."""
+    return {p.arxiv_id for p in digest.papers if paper_path(out_dir, p.arxiv_id).is_file()}
+
+
 def done_report(day: DayInput, result: RunResult) -> DayReport:
-    """The :class:`DayReport` of a day that ran (outcome ``done``), from its :class:`RunResult`."""
-    summary = result.summary_json | {"distinct_papers": len({d.arxiv_id for d in result.documents})}
-    return _report(day, result.out_dir, summary, "done", summary.get("wall_seconds", 0.0),
+    """The :class:`DayReport` of a day that ran (outcome ``done``), from its :class:`RunResult`;
+    its distinct papers are its papers (a digest's duplicate records are dropped when parsed)."""
+    return _report(day, result.out_dir, result.summary_json, "done", result.summary_json.get("wall_seconds", 0.0),
                    statuses={d.validation.status for d in result.documents})
 
 

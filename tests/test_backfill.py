@@ -163,6 +163,13 @@ def test_limit_counts_only_the_selected_papers(tmp_path: Path) -> None:
     totals = backfill["totals"]
     assert (totals["papers"], totals["distinct_papers"]) == (6, 6)  # papers 0-1, 4-5, 8-9
     assert [d["distinct_papers"] for d in backfill["days"]] == [2, 2, 2]
+    assert run_cli("run", *files, *fake_options(tmp_path)).exit_code == 0  # every paper
+    files[1].write_text(files[1].read_text(encoding="utf-8") + "\n", encoding="utf-8")  # day 2 changed
+    again = json.loads(run_cli("run", *files, *fake_options(tmp_path), "--json", "--limit", "2").stdout)
+    assert [d["outcome"] for d in again["days"]] == ["unchanged", "done", "unchanged"]
+    # day 2's output holds its 2 papers of this run and the 6 of the last: counted alike
+    assert [(d["papers"], d["distinct_papers"]) for d in again["days"]] == [(8, 8), (8, 8), (6, 6)]
+    assert (again["totals"]["papers"], again["totals"]["distinct_papers"]) == (22, 14)
 
 
 def test_no_reuse_redoes_a_day_whose_last_run_reused_papers(tmp_path: Path) -> None:

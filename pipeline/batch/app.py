@@ -26,6 +26,7 @@ from pipeline.backfill import (
     unchanged_day,
     unchanged_report,
     write_backfill,
+    written_ids,
 )
 from pipeline.batch.client import BatchClient
 from pipeline.batch.driver import BatchDriver, BatchOptions
@@ -132,12 +133,12 @@ def execute_batch_run(digest_paths: list[Path], options: RunOptions, batch: Batc
     except (KeyboardInterrupt, PipelineError, OSError) as exc:
         if several:
             why = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else str(exc)
-            days_run.write(selected_papers(digests, options), stopped=why)
+            days_run.write(digests, selected_papers(digests, options), stopped=why)
         raise
     runs = list(days_run.runs.values())
     if not several:
         return BatchRunResult(report, runs)
-    return BatchRunResult(report, runs, days_run.write(selected_papers(digests, options)))
+    return BatchRunResult(report, runs, days_run.write(digests, selected_papers(digests, options)))
 
 
 def _checked_days(digest_paths: list[Path], options: RunOptions,
@@ -196,9 +197,10 @@ class _DaysRun:
             if previous is not None:
                 self.unchanged[Path(digest.path)] = previous
 
-    def write(self, selected: list[Paper], stopped: str | None = None) -> BackfillResult:
+    def write(self, digests: list[Digest], selected: list[Paper], stopped: str | None = None) -> BackfillResult:
         """The backfill summary so far, written to ``backfill.json`` (if the disk allows, when
-        ``stopped``: the original error is what the user sees)."""
+        ``stopped``: the original error is what the user sees). Distinct papers: those
+        ``selected`` and those a written or unchanged day's output holds."""
         reports: dict[Path, DayReport] = {}
         pending = []
         for day in self.days:
@@ -214,7 +216,11 @@ class _DaysRun:
             reports.update(zip((day.path for day in pending),
                                not_finished(pending, stopped or "stopped", self.out_root, self.started)))
         ordered = [reports[day.path] for day in self.days]
-        result = backfill_result(self.started, ordered, self.skipped, len({p.arxiv_id for p in selected}), stopped)
+        distinct = {p.arxiv_id for p in selected}
+        for digest in digests:
+            if Path(digest.path) in self.runs or Path(digest.path) in self.unchanged:
+                distinct |= written_ids(digest, output_dir(self.out_root, digest.path))
+        result = backfill_result(self.started, ordered, self.skipped, len(distinct), stopped)
         try:
             write_backfill(self.out_root, result)
         except OSError:
