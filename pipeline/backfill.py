@@ -43,6 +43,8 @@ from pipeline.session import Session, open_session
 from pipeline.summary import file_sha256, prompt_ids
 
 SUMMARY_NAME = "backfill.json"
+INTERRUPTED = "interrupted (Ctrl-C)"
+"""Why a backfill stopped, when Ctrl-C stopped it (exit code 130; any other reason: 2)."""
 IDS_WITH_SEVERAL = "--ids selects papers of one digest; with several, use --limit N (per day)"
 
 
@@ -127,7 +129,7 @@ def execute_backfill(arguments: list[str | Path], options: RunOptions,
                 if listener is not None:
                     _recount(listener, expected, index, backfill.reports[-1])
         except (KeyboardInterrupt, PipelineError, OSError) as exc:  # the whole backfill stops: say how far it got
-            why = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else str(exc)
+            why = INTERRUPTED if isinstance(exc, KeyboardInterrupt) else str(exc)
             reports = backfill.reports + not_finished(selection.days[len(backfill.reports):], why,
                                                        loaded.out_root(), started)
             _write_result(loaded, backfill_result(started, reports, selection.skipped, len(backfill.paper_ids), why))
@@ -171,8 +173,15 @@ def stopped_day(day: DayInput, why: str, out_root: Path, started: str) -> DayRep
     except (OSError, ValueError, KeyError, TypeError):
         fresh = False
     if not fresh:
-        return DayReport(digest=str(day.path), day=_iso(day), out_dir="", exit_code=130, outcome="stopped", error=why)
-    return _report(day, out_dir, summary, "stopped", 0.0).model_copy(update={"exit_code": 130, "error": why})
+        return DayReport(digest=str(day.path), day=_iso(day), out_dir="", exit_code=_stop_code(why), outcome="stopped", error=why)
+    return _report(day, out_dir, summary, "stopped", 0.0).model_copy(update={"exit_code": _stop_code(why), "error": why})
+
+
+
+def _stop_code(why: str) -> int:
+    """The exit code of a day a backfill stopped in: 130 for Ctrl-C, 2 for an error (a provider,
+    disk or lock error: what the command exits with)."""
+    return 130 if why == INTERRUPTED else 2
 
 
 def _write_result(loaded: LoadedConfig, result: BackfillResult) -> None:

@@ -91,10 +91,11 @@ def run(
         from pipeline.errors import ConfigError
         fail(ConfigError("--dry-run", ["not with --batch (it would send the batches): run --dry-run without --batch "
                                        "for the estimate; batch answers cost the batch_discount of its prices"]), debug)
+    several = len(digests) > 1 or digests[0].is_dir() or any(c in str(digests[0]) for c in "*?[")
     if batch or allow_direct or batch_poll is not None:
         _batch(digests, options, batch=batch, allow_direct=allow_direct, poll=batch_poll, as_json=as_json,
-               debug=debug)
-    if len(digests) > 1 or digests[0].is_dir() or any(c in str(digests[0]) for c in "*?["):
+               debug=debug, several=several)
+    if several:
         return _backfill(digests, options, as_json, debug, dry_run)
     if dry_run:
         return _dry_run(digests[0], options, as_json, debug)
@@ -134,7 +135,7 @@ def _batch(digests: list[Path], options, **flags) -> None:
         fail(exc, flags["debug"])
     run_batch_command([day.path for day in selection.days], options, batch=flags["batch"],
                       allow_direct=flags["allow_direct"], poll=flags["poll"], as_json=flags["as_json"],
-                      debug=flags["debug"], skipped=selection.skipped)
+                      debug=flags["debug"], skipped=selection.skipped, backfill=flags["several"])
 
 
 def _backfill(digests: list[Path], options, as_json: bool, debug: bool, dry_run: bool) -> None:

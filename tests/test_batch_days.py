@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from support.batch_cli import batch_options, direct_calls, read_json
 from support.days import write_days
 from support.fake_batch_server import FakeBatchServer
@@ -61,29 +62,40 @@ def test_a_warm_rerun_plans_and_writes_no_unchanged_day(tmp_path: Path) -> None:
     assert [d["outcome"] for d in days] == ["unchanged", "done", "unchanged"]
 
 
-def test_a_stopped_batch_run_says_how_far_it_got(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("stop", "why", "code"), [(KeyboardInterrupt, "interrupted (Ctrl-C)", 130),
+                                                   (lambda: OSError(28, "No space left on device"), "No space", 2)])
+def test_a_stopped_batch_run_says_how_far_it_got(tmp_path: Path, stop, why: str, code: int) -> None:
     files = write_days(tmp_path / "data", DAYS)
 
     def stop_on_the_second_day(event: Event) -> None:
         if event.kind == "run_started" and stop_on_the_second_day.days == 1:
-            raise KeyboardInterrupt
+            raise stop()
         stop_on_the_second_day.days += event.kind == "run_started"
     stop_on_the_second_day.days = 0
 
     with FakeBatchServer(responder=pipeline_responder) as server:
         options = RunOptions(config=CONFIG, provider="openai", base_url=server.base_url, out_dir=tmp_path / "out",
                              cache_dir=tmp_path / "cache")
-        try:
+        with pytest.raises((KeyboardInterrupt, OSError)):
             execute_batch_run(files, options, BatchOptions(poll=PollPolicy(first=0.005)),
                               listener=stop_on_the_second_day)
-        except KeyboardInterrupt:
-            pass
-        else:
-            raise AssertionError("the run did not stop")
     backfill = read_json(tmp_path / "out" / "backfill.json")
     assert [d["outcome"] for d in backfill["days"]] == ["done", "stopped", "not_started"]
-    assert backfill["stopped"] == "interrupted (Ctrl-C)" and backfill["exit_code"] == 130
+    assert why in backfill["stopped"] and backfill["exit_code"] == code  # what the command exits with
     assert backfill["days"][0]["status_counts"]["ok"] == 2
+
+
+def test_a_folder_of_one_day_is_a_backfill_too(tmp_path: Path) -> None:
+    write_days(tmp_path / "data", {"2026-06-16": (0, 2)})
+    with FakeBatchServer(responder=pipeline_responder) as server:
+        ids = run_cli("run", tmp_path / "data", *batch_options(server.base_url, tmp_path), "--ids", "2601.16272")
+        assert ids.exit_code == 2 and "--ids selects papers of one digest" in ids.stderr and not server.batches
+        first = run_cli("run", tmp_path / "data", *batch_options(server.base_url, tmp_path), "--json")
+        again = run_cli("run", tmp_path / "data", *batch_options(server.base_url, tmp_path), "--json")
+    assert first.exit_code == 0 and again.exit_code == 0, first.output + again.output
+    assert [d["outcome"] for d in json.loads(first.stdout)["backfill"]["days"]] == ["done"]
+    assert [d["outcome"] for d in json.loads(again.stdout)["backfill"]["days"]] == ["unchanged"]
+    assert read_json(tmp_path / "out" / "backfill.json")["days"][0]["papers"] == 2
 
 
 def test_the_refusals_of_a_backfill(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from pipeline.app import RunOptions, load_run_config
 from pipeline.backfill import (
     IDS_WITH_SEVERAL,
+    INTERRUPTED,
     BackfillResult,
     DayReport,
     backfill_result,
@@ -103,9 +104,11 @@ def papers_to_send(digests: list[Digest], options: RunOptions, reuse: ReuseIndex
 def execute_batch_run(digest_paths: list[Path], options: RunOptions, batch: BatchOptions, *,
                       on_batch: OnBatchEvent = lambda event: None,
                       listener: Callable[[Event], None] | None = None,
-                      skipped: Sequence[str] = ()) -> BatchRunResult:
+                      skipped: Sequence[str] = (), backfill: bool | None = None) -> BatchRunResult:
     """``run DIGEST... --batch`` (:mod:`pipeline.batch`). ``skipped``: the files the day selection
-    left out (``path: reason``), for the backfill summary of several digests.
+    left out (``path: reason``), for the backfill summary of several digests. ``backfill``: run
+    as a backfill even with one digest (a folder or glob that named one day, as ``run`` does);
+    default: with more than one.
 
     Several digests run as a backfill does (:mod:`pipeline.backfill`): ``--ids`` and two digests
     writing one output folder are refused, a day that cannot be read is reported and the others
@@ -116,8 +119,8 @@ def execute_batch_run(digest_paths: list[Path], options: RunOptions, batch: Batc
     if options.no_cache:
         raise ConfigError("--no-cache", ["--batch keeps the batch answers in the stage cache between rounds and runs: "
                                          "it needs the disk cache"])
-    loaded, days_run, digests = _checked_days(digest_paths, options, skipped)
-    several = len(days_run.days) > 1
+    several = len(digest_paths) > 1 if backfill is None else backfill
+    loaded, days_run, digests = _checked_days(digest_paths, options, skipped, several)
     reuse = ReuseIndex(loaded.out_root()) if options.reuse else None
     if several:  # a day unchanged since its last complete run is not planned or written again
         days_run.find_unchanged(digests, loaded, reuse is not None)
@@ -132,7 +135,7 @@ def execute_batch_run(digest_paths: list[Path], options: RunOptions, batch: Batc
                         limit=options.limit, listener=listener, reuse=reuse)[0]
     except (KeyboardInterrupt, PipelineError, OSError) as exc:
         if several:
-            why = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else str(exc)
+            why = INTERRUPTED if isinstance(exc, KeyboardInterrupt) else str(exc)
             days_run.write(digests, selected_papers(digests, options), stopped=why)
         raise
     runs = list(days_run.runs.values())
@@ -141,17 +144,17 @@ def execute_batch_run(digest_paths: list[Path], options: RunOptions, batch: Batc
     return BatchRunResult(report, runs, days_run.write(digests, selected_papers(digests, options)))
 
 
-def _checked_days(digest_paths: list[Path], options: RunOptions,
-                  skipped: Sequence[str]) -> tuple[LoadedConfig, _DaysRun, list[Digest]]:
+def _checked_days(digest_paths: list[Path], options: RunOptions, skipped: Sequence[str],
+                  several: bool) -> tuple[LoadedConfig, _DaysRun, list[Digest]]:
     """The checked config, the days (with those that cannot be read) and the readable digests;
     with several digests, ``--ids`` and two digests writing one output folder are refused."""
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     days = [DayInput(path, day_of(path.name)) for path in digest_paths]
-    if len(days) > 1 and options.ids:
+    if several and options.ids:
         raise ConfigError("--ids", [IDS_WITH_SEVERAL])
     loaded = load_run_config(options)
     require_batch(loaded, "--batch")
-    if len(days) > 1:
+    if several:
         refuse_shared_output(days, loaded.out_root())
     days_run = _DaysRun(days, started, list(skipped), loaded.out_root())
     return loaded, days_run, _readable(days, days_run.unreadable)

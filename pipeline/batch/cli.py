@@ -41,22 +41,24 @@ def _say(text: str) -> None:
 
 
 def run_batch_command(digests: list[Path], options, *, batch: bool, allow_direct: bool, poll: float | None,
-                      as_json: bool, debug: bool, skipped: list[str] | None = None) -> NoReturn:
+                      as_json: bool, debug: bool, skipped: list[str] | None = None,
+                      backfill: bool | None = None) -> NoReturn:
     """``run DIGEST... --batch``: the rounds with progress lines, then each digest's summary, or
     for several digests the backfill table (or JSON: ``{"batch": ..., "runs": [...]}``, plus
     ``"backfill"`` for several digests); exits like ``run`` (0, 1, 2; 130 on Ctrl-C; several
-    digests: the worst day's). ``skipped``: files the day selection left out.
+    digests: the worst day's). ``skipped``: files the day selection left out; ``backfill``: run
+    as a backfill (several digests, or a folder or glob naming one).
     ``--allow-direct`` or ``--batch-poll`` without ``--batch`` is an error (exit 2)."""
     from pipeline.errors import ConfigError
 
     if not batch:
         fail(ConfigError("--allow-direct" if allow_direct else "--batch-poll", ["only with --batch"]), debug)
     _run_batch(digests, options, allow_direct=allow_direct, poll=poll, as_json=as_json, debug=debug,
-               skipped=skipped or [])
+               skipped=skipped or [], backfill=backfill)
 
 
 def _run_batch(digests: list[Path], options, *, allow_direct: bool, poll: float | None, as_json: bool,
-               debug: bool, skipped: list[str]) -> NoReturn:
+               debug: bool, skipped: list[str], backfill: bool | None) -> NoReturn:
     from pipeline.batch.app import execute_batch_run
     from pipeline.batch.driver import BatchOptions
     from pipeline.batch.poll import PollPolicy
@@ -69,7 +71,7 @@ def _run_batch(digests: list[Path], options, *, allow_direct: bool, poll: float 
     try:
         with progress_listener(err, disable=as_json) as listener:
             result = execute_batch_run(digests, options, batch, on_batch=lambda e: _say(event_line(e)),
-                                       listener=listener, skipped=skipped)
+                                       listener=listener, skipped=skipped, backfill=backfill)
     except HANDLED as exc:
         fail(exc, debug)
     except KeyboardInterrupt:
