@@ -172,16 +172,10 @@ def stopped_day(day: DayInput, why: str, out_root: Path, started: str) -> DayRep
         fresh = datetime.fromisoformat(summary["started_at"]) >= datetime.fromisoformat(started)
     except (OSError, ValueError, KeyError, TypeError):
         fresh = False
+    code = 130 if why == INTERRUPTED else 2  # what the command exits with: Ctrl-C, else an error
     if not fresh:
-        return DayReport(digest=str(day.path), day=_iso(day), out_dir="", exit_code=_stop_code(why), outcome="stopped", error=why)
-    return _report(day, out_dir, summary, "stopped", 0.0).model_copy(update={"exit_code": _stop_code(why), "error": why})
-
-
-
-def _stop_code(why: str) -> int:
-    """The exit code of a day a backfill stopped in: 130 for Ctrl-C, 2 for an error (a provider,
-    disk or lock error: what the command exits with)."""
-    return 130 if why == INTERRUPTED else 2
+        return DayReport(digest=str(day.path), day=_iso(day), out_dir="", exit_code=code, outcome="stopped", error=why)
+    return _report(day, out_dir, summary, "stopped", 0.0).model_copy(update={"exit_code": code, "error": why})
 
 
 def _write_result(loaded: LoadedConfig, result: BackfillResult) -> None:
@@ -226,8 +220,8 @@ def _run_day(backfill: _Backfill, day: DayInput) -> DayReport:
     backfill.paper_ids.update(p.arxiv_id for p in select_papers(digest, None, backfill.options.limit))
     out_dir = output_dir(out_root, digest.path)
     previous = unchanged_day(out_dir, digest, loaded, reuse=backfill.reuse is not None)
-    if previous is not None:
-        backfill.paper_ids.update(written_ids(digest, out_dir))
+    if previous is not None:  # every paper file is there (unchanged_day checked)
+        backfill.paper_ids.update(p.arxiv_id for p in digest.papers)
         return unchanged_report(day, out_dir, previous)
     with output_lock(out_dir, "run"):
         result = run_digest(digest, loaded, backfill.session.provider(), backfill.session.cache, out_root=out_root,

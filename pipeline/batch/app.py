@@ -221,7 +221,9 @@ class _DaysRun:
         ordered = [reports[day.path] for day in self.days]
         distinct = {p.arxiv_id for p in selected}
         for digest in digests:
-            if Path(digest.path) in self.runs or Path(digest.path) in self.unchanged:
+            if Path(digest.path) in self.unchanged:  # every paper file is there (unchanged_day checked)
+                distinct |= {p.arxiv_id for p in digest.papers}
+            elif Path(digest.path) in self.runs:
                 distinct |= written_ids(digest, output_dir(self.out_root, digest.path))
         result = backfill_result(self.started, ordered, self.skipped, len(distinct), stopped)
         try:

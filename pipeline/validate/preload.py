@@ -20,8 +20,8 @@ from pipeline.validate.vocab import load_tables
 
 __all__ = ["start_loading"]
 
-_started = threading.Event()
 _thread: threading.Thread | None = None
+_start_lock = threading.Lock()
 
 
 def _load() -> None:
@@ -36,9 +36,9 @@ def start_loading() -> threading.Thread | None:
     """Start loading the tables on a daemon thread, once per process; returns at once with the
     thread (None when an earlier call started it)."""
     global _thread
-    if _started.is_set():
-        return None
-    _started.set()
-    _thread = threading.Thread(target=_load, name="load-check-tables", daemon=True)
+    with _start_lock:
+        if _thread is not None:
+            return None
+        _thread = threading.Thread(target=_load, name="load-check-tables", daemon=True)
     _thread.start()
     return _thread
